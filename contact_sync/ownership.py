@@ -1,0 +1,182 @@
+"""Key ownership: one respond.io contact per matching key, never one person's name over another's.
+
+Keys are written in identifier form (``email:<key>``, ``phone:<E.164>``), so one mapping holds both kinds.
+The first Salesforce contact synced with a key owns it: owners already recorded (state DB) come first, then
+the batch in ``(CreatedDate, Id)`` order. This module is the pure rule; the caller feeds it the recorded
+owners and records :attr:`OwnershipResult.new_owners` afterwards.
+
+Per contact:
+
+* no identifier → ``reject`` (``NO_VALID_IDENTIFIER``);
+* bulk-imported while bulk sync is off → ``skip`` (``BULK_IMPORT``), owns nothing;
+* an earlier copy of the same ``Id`` in the batch → ``skip`` (``DUPLICATE_SF_ID``; the last copy is used);
+* identifier owned by another contact → ``hold`` (``DUPLICATE_EMAIL`` / ``DUPLICATE_PHONE``) with the owner's
+  Id; no fall-back to the other key;
+* otherwise ``write``: it owns its identifier, and its secondary key too unless another contact owns that, in
+  which case it is written without it (``SECONDARY_EMAIL_SHARED`` / ``SECONDARY_PHONE_SHARED``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from contact_sync.contacts import ClassifiedContact
+from contact_sync.reasons import Reason
+
+__all__ = ["Action", "Decision", "OwnershipResult", "assign_ownership"]
+
+Action = Literal["write", "hold", "reject", "skip"]
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do with one classified contact.
+
+    :param contact: the classified contact.
+    :param action: ``write``, ``hold`` (duplicate key, listed for an analyst), ``reject`` or ``skip``.
+    :param email_key: email to send to respond.io (``None`` when not sent).
+    :param phone_key: E.164 phone to send (``None`` when not sent).
+    :param reasons: the contact's classification reasons plus the ownership reason, if any.
+    :param owner_id: for ``hold``, the Salesforce Id owning the identifier.
+    :param secondary_owner_id: for ``write`` without the secondary key, the Id owning that key.
+    """
+
+    contact: ClassifiedContact
+    action: Action
+    email_key: str | None = None
+    phone_key: str | None = None
+    reasons: tuple[Reason, ...] = ()
+    owner_id: str | None = None
+    secondary_owner_id: str | None = None
+
+    @property
+    def sf_id(self) -> str:
+        """The contact's Salesforce Id."""
+        return self.contact.sf_id
+
+    @property
+    def identifier(self) -> str | None:
+        """The respond.io identifier (also for held contacts, which are not written)."""
+        return self.contact.identifier
+
+    @property
+    def writable(self) -> bool:
+        """Whether the contact is written to respond.io."""
+        return self.action == "write"
+
+
+@dataclass(frozen=True, slots=True)
+class OwnershipResult:
+    """Outcome of :func:`assign_ownership`.
+
+    :param decisions: one per input contact, in ``(CreatedDate, Id)`` order.
+    :param new_owners: ``{key: sf_id}`` ownerships gained in this batch, to record in the state DB.
+    :param shared_keys: ``{key: (owner_id, other_id, …)}`` for keys carried by more than one Salesforce
+        contact (the lookup table marks them ambiguous); owner first.
+    """
+
+    decisions: list[Decision]
+    new_owners: dict[str, str] = field(default_factory=dict)
+    shared_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def to_write(self) -> list[Decision]:
+        """Decisions with ``action == "write"``."""
+        return [d for d in self.decisions if d.action == "write"]
+
+    @property
+    def held(self) -> list[Decision]:
+        """Duplicates listed for an analyst."""
+        return [d for d in self.decisions if d.action == "hold"]
+
+
+def _order(contact: ClassifiedContact) -> tuple[datetime, str]:
+    return (contact.created_date or _LAST, contact.sf_id)
+
+
+def assign_ownership(
+    contacts: Iterable[ClassifiedContact],
+    existing_owners: Mapping[str, str],
+    *,
+    sync_bulk_imports: bool = False,
+) -> OwnershipResult:
+    """Decide per contact whether it is written and which keys it sends.
+
+    :param contacts: the classified batch, any order (sorted here by ``(CreatedDate, Id)``).
+    :param existing_owners: ``{key: sf_id}`` owners recorded by earlier runs, keys in identifier form.
+    :param sync_bulk_imports: when false (default), bulk-imported contacts are skipped and own nothing.
+    :return: an :class:`OwnershipResult`.
+    """
+    batch = list(contacts)
+    last_copy = {contact.sf_id: index for index, contact in enumerate(batch)}
+    owners: dict[str, str] = {}
+    carriers: dict[str, list[str]] = {}
+    decisions: list[Decision] = []
+
+    def owner_of(key: str) -> str | None:
+        return owners.get(key) or existing_owners.get(key)
+
+    def carry(key: str | None, sf_id: str) -> None:
+        if key is None:
+            return
+        ids = carriers.setdefault(key, [])
+        if sf_id not in ids:
+            ids.append(sf_id)
+
+    ordered = sorted(range(len(batch)), key=lambda index: _order(batch[index]))
+    for index in ordered:
+        contact = batch[index]
+        reasons = contact.reasons
+        if last_copy[contact.sf_id] != index:
+            decisions.append(Decision(contact, "skip", reasons=(*reasons, Reason.DUPLICATE_SF_ID)))
+            continue
+        if contact.identifier is None:
+            decisions.append(Decision(contact, "reject", reasons=reasons))
+            continue
+        if contact.bulk and not sync_bulk_imports:
+            decisions.append(Decision(contact, "skip", reasons=(*reasons, Reason.BULK_IMPORT)))
+            continue
+        email_id = None if contact.email_key is None else "email:" + contact.email_key
+        phone_id = None if contact.phone_key is None else "phone:" + contact.phone_key
+        carry(email_id, contact.sf_id)
+        carry(phone_id, contact.sf_id)
+        by_email = contact.identifier == email_id
+        owner = owner_of(contact.identifier)
+        if owner is not None and owner != contact.sf_id:
+            reason = Reason.DUPLICATE_EMAIL if by_email else Reason.DUPLICATE_PHONE
+            decisions.append(Decision(contact, "hold", reasons=(*reasons, reason), owner_id=owner))
+            continue
+        if owner is None:
+            owners[contact.identifier] = contact.sf_id
+        secondary = phone_id if by_email else email_id
+        secondary_owner = None if secondary is None else owner_of(secondary)
+        send_secondary = secondary is not None and secondary_owner in (None, contact.sf_id)
+        if send_secondary and secondary_owner is None and secondary is not None:
+            owners[secondary] = contact.sf_id
+        if secondary is not None and not send_secondary:
+            reasons = (*reasons, Reason.SECONDARY_PHONE_SHARED if by_email else Reason.SECONDARY_EMAIL_SHARED)
+        else:
+            secondary_owner = None
+        decisions.append(
+            Decision(
+                contact,
+                "write",
+                email_key=contact.email_key if (by_email or send_secondary) else None,
+                phone_key=contact.phone_key if (not by_email or send_secondary) else None,
+                reasons=reasons,
+                secondary_owner_id=secondary_owner,
+            )
+        )
+
+    shared: dict[str, tuple[str, ...]] = {}
+    for key, ids in carriers.items():
+        owner = owner_of(key)
+        everyone = list(dict.fromkeys([owner, *ids] if owner else ids))
+        if len(everyone) > 1:
+            shared[key] = tuple(everyone)
+    new_owners = {key: sf_id for key, sf_id in owners.items() if existing_owners.get(key) != sf_id}
+    return OwnershipResult(decisions=decisions, new_owners=new_owners, shared_keys=shared)

@@ -1,0 +1,63 @@
+"""The ``contact-sync`` command.
+
+    contact-sync state migrate [--conn-id contact_sync_state]   bring the state DB to the newest schema
+    contact-sync state status  [--conn-id contact_sync_state]   show where the state DB is and its schema
+    contact-sync check-connections                               test the Salesforce, respond.io and state DB
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from contact_sync_ops.airflow_context import prepare
+
+
+def _state(args: argparse.Namespace) -> int:
+    prepare()
+    from hooks.state_db import StateDbHook
+
+    hook = StateDbHook(state_db_conn_id=args.conn_id)
+    if args.action == "migrate":
+        revision = hook.migrate()
+        print(f"state DB ({hook.engine.dialect.name}) migrated to revision {revision}")
+        return 0
+    ok, message = hook.test_connection()
+    print(message)
+    return 0 if ok else 1
+
+
+def _check_connections(args: argparse.Namespace) -> int:
+    prepare()
+    from contact_sync_ops.connections import check_all
+
+    results = check_all(args.salesforce_conn_id, args.respond_io_conn_id, args.state_db_conn_id)
+    for name, (ok, message) in results.items():
+        print(f"{'OK  ' if ok else 'FAIL'} {name}: {message}")
+    return 0 if all(ok for ok, _ in results.values()) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="contact-sync", description="contact-sync operator commands")
+    sub = parser.add_subparsers(dest="command", required=True)
+    state = sub.add_parser("state", help="the sync's own state database")
+    state.add_argument("action", choices=["migrate", "status"])
+    state.add_argument("--conn-id", default="contact_sync_state", help="Airflow connection of the state DB")
+    state.set_defaults(func=_state)
+    check = sub.add_parser("check-connections", help="test the Salesforce, respond.io and state DB connections")
+    check.add_argument("--salesforce-conn-id", default="salesforce_default")
+    check.add_argument("--respond-io-conn-id", default="respond_io_default")
+    check.add_argument("--state-db-conn-id", default="contact_sync_state")
+    check.set_defaults(func=_check_connections)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

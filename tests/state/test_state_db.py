@@ -1,0 +1,140 @@
+"""The state DB layer on SQLite and PostgreSQL: migrations, SQLite tuning, the Airflow connection glue."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from unittest import mock
+
+import pytest
+from sqlalchemy import inspect, insert, select, text
+
+from contact_sync.state import current_revision, head_revision, make_engine, migrate
+from contact_sync.state.schema import sync_runs
+
+
+def test_migrations_reach_head_and_create_the_tables(state_engine):
+    assert current_revision(state_engine) == head_revision()
+    assert "sync_runs" in inspect(state_engine).get_table_names()
+
+
+def test_migrate_is_idempotent(state_engine):
+    assert migrate(state_engine) == head_revision()
+    assert migrate(state_engine) == head_revision()
+
+
+def test_sync_run_round_trip_keeps_json_and_timezone(state_engine):
+    started = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    with state_engine.begin() as connection:
+        connection.execute(
+            insert(sync_runs).values(
+                dag_id="d", run_id="r1", workspace="default", status="success",
+                counts={"created": 3, "rejected": 1}, started_at=started,
+            )
+        )
+    with state_engine.connect() as connection:
+        row = connection.execute(select(sync_runs)).one()
+    assert row.counts == {"created": 3, "rejected": 1}
+    assert row.started_at.replace(tzinfo=UTC) == started
+
+
+def test_duplicate_run_rows_are_refused(state_engine):
+    from sqlalchemy.exc import IntegrityError
+
+    values = dict(dag_id="d", run_id="r1", workspace="w", status="running", counts={},
+                  started_at=datetime(2026, 11, 1, tzinfo=UTC))
+    with state_engine.begin() as connection:
+        connection.execute(insert(sync_runs).values(**values))
+    with pytest.raises(IntegrityError), state_engine.begin() as connection:
+        connection.execute(insert(sync_runs).values(**values))
+
+
+def test_sqlite_runs_in_wal_mode_with_busy_timeout(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'nested' / 'state.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_sqlite_concurrent_writers_wait_instead_of_failing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    migrate(make_engine(url))
+    errors: list[BaseException] = []
+
+    def writer(worker: int) -> None:
+        engine = make_engine(url)
+        try:
+            for i in range(40):
+                with engine.begin() as connection:
+                    connection.execute(
+                        insert(sync_runs).values(
+                            dag_id="d", run_id=f"{worker}-{i}", workspace="w", status="success",
+                            counts={}, started_at=datetime(2026, 11, 1, tzinfo=UTC),
+                        )
+                    )
+        except BaseException as err:  # noqa: BLE001
+            errors.append(err)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with make_engine(url).connect() as connection:
+        assert connection.execute(text("SELECT COUNT(*) FROM sync_runs")).scalar() == 160
+
+
+@pytest.mark.parametrize(
+    ("conn", "expected"),
+    [
+        ({"conn_type": "sqlite", "host": "/data/state.db"}, "sqlite:////data/state.db"),
+        (
+            {"conn_type": "postgres", "host": "db", "port": 5433, "login": "u", "password": "p@ss", "schema": "cs"},
+            "postgresql+psycopg2://u:p%40ss@db:5433/cs",
+        ),
+        ({"conn_type": "postgres", "host": "db", "extra": json.dumps({"sqlalchemy_url": "postgresql://x/y"})},
+         "postgresql://x/y"),
+    ],
+)
+def test_state_db_hook_builds_url_from_connection(conn, expected):
+    from airflow.sdk import Connection
+    from hooks.state_db import StateDbHook
+
+    uri = Connection(conn_id="cs_state", **conn).as_json()
+    with mock.patch.dict("os.environ", AIRFLOW_CONN_CS_STATE=uri):
+        assert StateDbHook(state_db_conn_id="cs_state").sqlalchemy_url == expected
+
+
+@pytest.mark.parametrize(
+    ("conn", "message"),
+    [
+        ({"conn_type": "sqlite"}, "needs the database file path in 'host'"),
+        ({"conn_type": "postgres", "host": "db"}, r"missing: schema \(database name\)"),
+        ({"conn_type": "mysql", "host": "db"}, "use 'sqlite' or 'postgres'"),
+    ],
+)
+def test_state_db_hook_names_what_is_wrong(conn, message):
+    from airflow.sdk import Connection
+    from hooks.state_db import StateDbError, StateDbHook
+
+    with mock.patch.dict("os.environ", AIRFLOW_CONN_CS_STATE=Connection(conn_id="cs_state", **conn).as_json()):
+        with pytest.raises(StateDbError, match=message):
+            _ = StateDbHook(state_db_conn_id="cs_state").sqlalchemy_url
+
+
+def test_state_db_hook_migrates_and_reports_on_each_backend(state_db_url):
+    from airflow.sdk import Connection
+    from hooks.state_db import StateDbHook
+
+    conn = Connection(conn_id="cs_state", conn_type="generic", extra=json.dumps({"sqlalchemy_url": state_db_url}))
+    with mock.patch.dict("os.environ", AIRFLOW_CONN_CS_STATE=conn.as_json()):
+        hook = StateDbHook(state_db_conn_id="cs_state")
+        ok, message = hook.test_connection()
+        assert not ok and "run migrations" in message
+        assert hook.migrate() == head_revision()
+        ok, message = hook.test_connection()
+        assert ok, message
