@@ -12,8 +12,10 @@ failures, wall time and the CPU both processes used (2 cores must not be the bot
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -24,7 +26,9 @@ from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "plugins"))
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-respond-io-airflow-"))
+if "AIRFLOW_HOME" not in os.environ:  # keep Airflow from creating ~/airflow
+    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="bench-respond-io-airflow-")
+    atexit.register(shutil.rmtree, os.environ["AIRFLOW_HOME"], ignore_errors=True)
 
 from sandbox.process import start_server  # noqa: E402
 from sandbox.respond_io.admin_client import RespondIoAdmin  # noqa: E402
@@ -79,12 +83,13 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=2000)
     parser.add_argument("--create-delay", type=float, default=0.5, help="stand-in post-create window, s")
     parser.add_argument("--max-in-flight", type=int, default=64)
+    parser.add_argument("--error-rate", type=float, default=0.0, help="stand-in share of random 5xx answers")
     args = parser.parse_args()
 
     server = start_server(
         "sandbox.respond_io",
         ["--rate-limit", str(args.rate), "--create-delay", str(args.create_delay), "--token", TOKEN,
-         "--log-level", "warning"],
+         "--error-rate", str(args.error_rate), "--log-level", "warning"],
     )  # fmt: skip
     try:
         from airflow.sdk import Connection
@@ -149,7 +154,8 @@ def main() -> None:
     duplicates = sum(n - 1 for n in emails.values() if n > 1)
 
     print(f"respond.io pipeline: {args.contacts:,} contacts, L = {args.rate:g} req/s per endpoint, "
-          f"create delay {args.create_delay:g}s, max_in_flight {args.max_in_flight}")  # fmt: skip
+          f"create delay {args.create_delay:g}s, max_in_flight {args.max_in_flight}, "
+          f"random 5xx {args.error_rate:.0%}")  # fmt: skip
     print(f"  wall time                 {wall:8.2f} s   ({args.contacts / wall:,.1f} contacts/s)")
     print(f"  busiest endpoint          {busiest}: {busiest_calls:,} calls")
     print(f"  busiest calls/s / L       {busiest_calls / wall / args.rate:8.3f}   (over the whole run)")

@@ -8,7 +8,7 @@ Pipelining many contacts lives in :mod:`hooks.respond_io_pipeline`, not here.
 Connection (type ``http``)
 ==========================
 
-=========================  ====================================================================================
+=========================  ===================================================================================
 Host                       API base URL incl. ``/v2``; default ``https://api.respond.io/v2`` (a host without a
                            scheme gets ``https://`` unless Schema says otherwise)
 Password                   the API access token (sent as ``Authorization: Bearer``, masked, never logged)
@@ -22,10 +22,10 @@ Password                   the API access token (sent as ``Authorization: Bearer
 ``timeout``                seconds per HTTP request, default 30
 ``max_in_flight``          threads the pipeline uses for this connection, default 16
 ``post_create_delay``      seconds to wait after creating a contact before the next call on it (respond.io
-                           processes creates asynchronously), default 1.0; 404s in that phase are retried anyway
+                           processes creates asynchronously), default 1.0; 404s in that phase are retried too
 ``verify``                 TLS verification: ``true``/``false`` or a CA bundle path, default true
 ``trust_env``              honour proxy environment variables, default true
-=========================  ====================================================================================
+=========================  ===================================================================================
 
 Unlike :class:`~airflow.providers.http.hooks.http.HttpHook`, **no extra is ever sent as an HTTP header**: the
 session carries only ``Accept``/``Content-Type`` and the bearer auth.
@@ -155,7 +155,7 @@ def _base_url(connection: Connection) -> str:
         host = f"{connection.schema or 'https'}://{host}"
     parts = urlsplit(host)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("respond.io connection host must be an http(s) URL such as https://api.respond.io/v2")
+        raise ValueError("respond.io connection host must be an http(s) URL, e.g. https://api.respond.io/v2")
     if connection.port and parts.port is None:
         host = parts._replace(netloc=f"{parts.netloc}:{connection.port}").geturl()
     return host.rstrip("/")
@@ -178,7 +178,9 @@ def settings_from_connection(connection: Connection) -> RespondIoSettings:
     )
     return RespondIoSettings(
         base_url=_base_url(connection),
-        rate_limit_per_second=_number(extras, "rate_limit_per_second", DEFAULT_RATE_PER_SECOND, minimum=0.001),
+        rate_limit_per_second=_number(
+            extras, "rate_limit_per_second", DEFAULT_RATE_PER_SECOND, minimum=0.001
+        ),
         rate_limits=rate_limits,
         max_retries=int(_number(extras, "max_retries", 6)),
         retry_initial_wait=_number(extras, "retry_initial_wait", 0.25),
@@ -278,7 +280,7 @@ class RespondIoHook(HttpHook):
 
     @cached_property
     def session(self) -> requests.Session:
-        """One ``requests.Session`` per hook: bearer auth, JSON headers, a connection pool sized for the pipeline."""
+        """One ``requests.Session`` per hook: bearer auth, JSON headers, a pool sized for the pipeline."""
         token = self.connection.password
         if not token:
             raise RespondIoAuthError(
@@ -292,12 +294,14 @@ class RespondIoHook(HttpHook):
         session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
         session.verify = settings.verify
         session.trust_env = settings.trust_env
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, settings.max_in_flight * 2))
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(32, settings.max_in_flight * 2))
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
 
-    def get_conn(self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None) -> requests.Session:
+    def get_conn(
+        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
+    ) -> requests.Session:
         """The hook's cached session (HttpHook's version would turn connection extras into headers)."""
         if headers or extra_options:
             raise ValueError("RespondIoHook builds its session from the connection only")
@@ -353,13 +357,12 @@ class RespondIoHook(HttpHook):
             except requests.RequestException as exc:
                 raise classify_exception(exc, endpoint=key) from None
             limit, remaining, retry_after = parse_rate_headers(response.headers)
-            self.limiter.observe(
-                key, limit=limit, remaining=remaining, retry_after=retry_after if response.status_code == 429 else None
-            )
+            if response.status_code != 429:
+                retry_after = None  # only a 429's Retry-After closes the endpoint
+            self.limiter.observe(key, limit=limit, remaining=remaining, retry_after=retry_after)
             log.debug("respond.io %s -> %s (attempt %s)", key, response.status_code, attempts)
-            error = classify_response(
-                response, endpoint=key, recently_created=identifier is not None and self._recently_created(identifier)
-            )
+            fresh = identifier is not None and self._recently_created(identifier)
+            error = classify_response(response, endpoint=key, recently_created=fresh)
             if error is not None:
                 raise error
             return response
@@ -418,7 +421,7 @@ class RespondIoHook(HttpHook):
         return self.call("GET", path, identifier=ident)
 
     def create_or_update(self, identifier: Identifier, fields: Mapping[str, Any]) -> CallResult:
-        """``POST /contact/create_or_update/{identifier}`` (``email:``/``phone:``); ``contact_id`` is set on success.
+        """``POST /contact/create_or_update/{identifier}`` (``email:``/``phone:``); sets ``contact_id``.
 
         Safe to retry: a repeated call finds the contact the first one made, so no duplicate appears.
         """
@@ -436,7 +439,8 @@ class RespondIoHook(HttpHook):
     @staticmethod
     def _tag_list(tags: Sequence[str]) -> list[str]:
         tag_list = [tags] if isinstance(tags, str) else list(tags)
-        if not 1 <= len(tag_list) <= 10 or not all(isinstance(t, str) and 0 < len(t) <= 255 for t in tag_list):
+        valid = all(isinstance(t, str) and 0 < len(t) <= 255 for t in tag_list)
+        if not 1 <= len(tag_list) <= 10 or not valid:
             raise ValueError("respond.io takes 1-10 tags per call, each 1-255 characters")
         return tag_list
 
@@ -487,7 +491,9 @@ class RespondIoHook(HttpHook):
         """
         result = self.call("POST", "/space/tag", json={"name": name, **attributes})
         if result.status == 409:
-            return CallResult(True, 409, result.endpoint, message="tag already exists", attempts=result.attempts)
+            return CallResult(
+                True, 409, result.endpoint, message="tag already exists", attempts=result.attempts
+            )
         return result
 
     def ensure_custom_field(
@@ -515,7 +521,9 @@ class RespondIoHook(HttpHook):
         if result.status == 409:  # created concurrently by someone else
             for item in self._iter_pages("GET", "/space/custom_field"):
                 if item.get("slug") == slug:
-                    return CallResult(True, 200, "GET /space/custom_field", data=item, attempts=result.attempts)
+                    return CallResult(
+                        True, 200, "GET /space/custom_field", data=item, attempts=result.attempts
+                    )
         return result
 
     # -- connection test ---------------------------------------------------------------------------------

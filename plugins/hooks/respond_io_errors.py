@@ -23,14 +23,11 @@ Task-level retry policies can name these by dotted path, e.g. ``hooks.respond_io
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import requests
 
 from hooks.respond_io_limits import parse_rate_headers
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
 
 __all__ = [
     "CallResult",
@@ -71,7 +68,8 @@ class RespondIoError(Exception):
         self.message = message
         self.endpoint = endpoint
         where = f" on {endpoint}" if endpoint else ""
-        super().__init__(f"respond.io {status if status is not None else 'transport error'}{where}: {message}")
+        what = status if status is not None else "transport error"
+        super().__init__(f"respond.io {what}{where}: {message}")
 
 
 class RespondIoRetryableError(RespondIoError):
@@ -86,7 +84,9 @@ class RespondIoRateLimited(RespondIoRetryableError):
 
     error_class: ErrorClass = "rate_limited"
 
-    def __init__(self, status: int | None, message: str, *, endpoint: str = "", retry_after: float | None) -> None:
+    def __init__(
+        self, status: int | None, message: str, *, endpoint: str = "", retry_after: float | None
+    ) -> None:
         super().__init__(status, message, endpoint=endpoint)
         self.retry_after = retry_after
 
@@ -244,7 +244,3 @@ def _contact_id(data: Any) -> int | None:
     except (TypeError, ValueError):
         return None
 
-
-def as_mapping(data: Any) -> Mapping[str, Any]:
-    """``data`` if it is a JSON object, else an empty mapping."""
-    return data if isinstance(data, dict) else {}

@@ -176,7 +176,7 @@ class InProcessRateLimiter:
             return send_at
 
     def acquire(self, endpoint_key: str) -> None:
-        """Block until a request to ``endpoint_key`` may be sent (reserved slot, re-checked against pauses)."""
+        """Block until a request to ``endpoint_key`` may be sent (a reserved slot, re-checked for pauses)."""
         while True:
             send_at = self._reserve(endpoint_key)
             delay = send_at - self._clock()
@@ -244,7 +244,8 @@ def parse_rate_headers(headers: Mapping[str, str]) -> tuple[int | None, int | No
             return None
         return value if math.isfinite(value) and value >= 0 else None
 
-    limit, remaining, retry_after = number("X-RateLimit-Limit"), number("X-RateLimit-Remaining"), number("Retry-After")
+    limit, remaining = number("X-RateLimit-Limit"), number("X-RateLimit-Remaining")
+    retry_after = number("Retry-After")
     return (
         int(limit) if limit is not None else None,
         int(remaining) if remaining is not None else None,

@@ -81,7 +81,7 @@ class ContactInput:
     fields: Mapping[str, Any] = field(default_factory=dict)
 
     def identifiers(self) -> list[ContactIdentifier]:
-        """Lookup keys in order: e-mail, then phone (values that cannot form an identifier raise ValueError)."""
+        """Lookup keys in order: e-mail, then phone (an unusable value raises ValueError)."""
         idents: list[ContactIdentifier] = []
         if self.email:
             idents.append(contact_identifier("email", self.email))
@@ -221,9 +221,8 @@ class ContactPipeline:
         if error is None:
             value = future.result()
             if getattr(value, "ok", True) is False:
-                return ItemResult(
-                    index, item, False, value, getattr(value, "error_class", None), getattr(value, "message", None)
-                )
+                error_class, message = getattr(value, "error_class", None), getattr(value, "message", None)
+                return ItemResult(index, item, False, value, error_class, message)
             return ItemResult(index, item, True, value)
         if isinstance(error, RespondIoAuthError):
             raise error

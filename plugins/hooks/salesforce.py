@@ -146,6 +146,7 @@ class SalesforceContactsHook(SalesforceHook):
         self.timeout = timeout
         self.max_transient_retries = max_transient_retries
         self._token: AccessToken | None = None
+        self.authentications = 0
         self._describe: dict[str, dict[str, Any]] = {}
         self.last_read: ReadStats | None = None
 
@@ -231,6 +232,7 @@ class SalesforceContactsHook(SalesforceHook):
             from airflow.sdk.log import mask_secret
 
             self._token = fetch_token(self.session, self.oauth_settings, timeout=self.timeout)
+            self.authentications += 1
             mask_secret(self._token.access_token)
             self.log.info(
                 "Salesforce: authenticated with %s at %s", self.oauth_settings.flow, self._token.instance_url

@@ -48,7 +48,7 @@ def respond_io_hook(
     hook_kwargs: dict[str, Any] | None = None,
     **extras: Any,
 ) -> Iterator[RespondIoHook]:
-    """A hook built from ``AIRFLOW_CONN_RESPOND_IO_TEST`` with retry waits shortened (20 ms doubling to 200 ms).
+    """A hook built from ``AIRFLOW_CONN_RESPOND_IO_TEST``, retry waits shortened (20 ms doubling to 200 ms).
 
     Pass ``no_wait=True`` for ``tenacity.wait_none()`` (only where the retried failure is not time-bound).
     """

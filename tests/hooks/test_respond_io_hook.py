@@ -18,6 +18,7 @@ pytestmark = pytest.mark.integration
 CREATE = "POST /contact/create_or_update/{identifier}"
 GET = "GET /contact/{identifier}"
 TAG = "POST /contact/{identifier}/tag"
+TAG_NAME = "Auto-create: Salesforce"
 OUR_EXTRAS = ("rate_limit_per_second", "rate_limits", "max_retries", "timeout", "max_in_flight",
               "post_create_delay", "trust_env", "retry_initial_wait")  # fmt: skip
 
@@ -37,8 +38,9 @@ def test_create_tag_get_round_trip(respond_io):
         # act
         missing = hook.get_contact(email)
         created = hook.create_or_update(email, {"firstName": "Jane", "phone": "+60121233112"})
-        tagged = hook.add_tags(contact_identifier("id", created.contact_id), ["Auto-create: Salesforce", "vip"])
-        untagged = hook.remove_tags(contact_identifier("id", created.contact_id), ["vip"])
+        contact_id = contact_identifier("id", created.contact_id)
+        tagged = hook.add_tags(contact_id, ["Auto-create: Salesforce", "vip"])
+        untagged = hook.remove_tags(contact_id, ["vip"])
         by_phone = hook.get_contact(contact_identifier("phone", "+60 12-123 3112"))
         updated = hook.update_contact(email, {"lastName": "Doe"})
     # assert
@@ -55,7 +57,7 @@ def test_create_tag_get_round_trip(respond_io):
 
 
 def test_429_storm_ends_in_success_without_duplicate(respond_io):
-    # arrange: three forced 429s (Retry-After: 1) on create
+    # arrange: two forced 429s (Retry-After: 1) on create
     respond_io.add_burst(429, 2, endpoint=CREATE)
     email = contact_identifier("email", "storm@example.com")
     with respond_io_hook(respond_io, max_retries=4) as hook:
@@ -261,7 +263,7 @@ def test_extras_are_not_sent_as_headers_and_the_session_is_cached(respond_io):
 def test_iter_contacts_follows_the_cursor(respond_io):
     # arrange: 23 tagged contacts and 4 others
     respond_io.seed_contacts(
-        [{"firstName": f"T{i}", "email": f"t{i}@example.com", "tags": ["Auto-create: Salesforce"]} for i in range(23)]
+        [{"firstName": f"T{i}", "email": f"t{i}@example.com", "tags": [TAG_NAME]} for i in range(23)]
         + [{"firstName": f"U{i}", "email": f"u{i}@example.com"} for i in range(4)]
     )
     tag_filter = {"$and": [{"category": "contactTag", "field": None, "operator": "hasAnyOf",
@@ -279,7 +281,7 @@ def test_iter_contacts_follows_the_cursor(respond_io):
 
 def test_ensure_tag_and_custom_field_are_idempotent(respond_io):
     with respond_io_hook(respond_io) as hook:
-        first_tag, second_tag = hook.ensure_tag("Auto-create: Salesforce"), hook.ensure_tag("Auto-create: Salesforce")
+        first_tag, second_tag = hook.ensure_tag(TAG_NAME), hook.ensure_tag(TAG_NAME)
         first = hook.ensure_custom_field("sf_contact_id", name="Salesforce Id")
         second = hook.ensure_custom_field("sf_contact_id", name="Salesforce Id")
     assert first_tag.ok and second_tag.ok and second_tag.status == 409

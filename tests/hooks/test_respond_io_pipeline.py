@@ -15,9 +15,9 @@ TAG = "Auto-create: Salesforce"
 
 
 def _contact(i: int, **overrides) -> ContactInput:
-    fields = {"firstName": f"First{i}", "lastName": "Pipe", "email": f"p{i}@example.com", "phone": f"+6012000{i:04d}"}
-    fields.update(overrides)
-    return ContactInput(key=f"003{i:012d}", email=f"p{i}@example.com", phone=f"+6012000{i:04d}", fields=fields)
+    email, phone = f"p{i}@example.com", f"+6012000{i:04d}"
+    fields = {"firstName": f"First{i}", "lastName": "Pipe", "email": email, "phone": phone, **overrides}
+    return ContactInput(key=f"003{i:012d}", email=email, phone=phone, fields=fields)
 
 
 def test_pipeline_creates_finds_and_tags_and_isolates_a_permanent_failure(respond_io):
@@ -26,7 +26,7 @@ def test_pipeline_creates_finds_and_tags_and_isolates_a_permanent_failure(respon
         [{"firstName": "Old0", "email": "p0@example.com"}, {"firstName": "Old1", "phone": "+60120000001"}]
     )
     contacts = [_contact(i) for i in range(12)]
-    contacts[5] = ContactInput(key="003bad", email="p5@example.com", phone=None, fields={"lastName": "NoFirst"})
+    contacts[5] = ContactInput("003bad", email="p5@example.com", phone=None, fields={"lastName": "NoFirst"})
     respond_io.add_burst(503, 3, endpoint="POST /contact/{identifier}/tag")  # transient trouble on the side
     with respond_io_hook(respond_io, max_in_flight=6, post_create_delay=0.1) as hook:
         # act
@@ -39,8 +39,9 @@ def test_pipeline_creates_finds_and_tags_and_isolates_a_permanent_failure(respon
     assert [c.status for c in bad.value.calls] == [404, 400]  # e-mail lookup, create; nothing retried
     ok = [r for r in results if r.ok]
     assert len(ok) == 11
-    assert by_key[contacts[0].key].value.action == "found" and by_key[contacts[0].key].value.contact_id == seeded[0]
-    assert by_key[contacts[1].key].value.action == "found" and by_key[contacts[1].key].value.contact_id == seeded[1]
+    for i in (0, 1):
+        outcome = by_key[contacts[i].key].value
+        assert (outcome.action, outcome.contact_id) == ("found", seeded[i])
     assert {r.value.action for r in ok if r.item.key not in (contacts[0].key, contacts[1].key)} == {"created"}
     stored = respond_io.contacts()
     assert len(stored) == 12 - 1  # 2 seeded + 9 created, no duplicates, none for the bad one
