@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import json
+import logging
 import os
 import shutil
 import sys
@@ -85,6 +86,7 @@ def main() -> None:
     parser.add_argument("--max-in-flight", type=int, default=64)
     parser.add_argument("--error-rate", type=float, default=0.0, help="stand-in share of random 5xx answers")
     args = parser.parse_args()
+    logging.getLogger("hooks.respond_io").setLevel(logging.WARNING)  # one INFO line per retry otherwise
 
     server = start_server(
         "sandbox.respond_io",

@@ -429,18 +429,16 @@ class SalesforceContactsHook(SalesforceHook):
         stats: ReadStats,
     ) -> Iterator[dict[str, Any]]:
         endpoint = "queryAll" if include_deleted else "query"
-        headers = {"Sforce-Query-Options": f"batchSize={self.page_size}"}
         # Keyset state: the last cursor value emitted and the Ids emitted with it. If a query locator dies
         # mid-read we re-query from that value and skip those Ids, so nothing is lost or repeated.
         last_value: str | None = None
         ids_at_last: set[str] = set()
         after: datetime | None = None
         while True:
-            soql = select_query(sobject, fields, window_where(cursor, lower, end, filters=filters, after=after),
-                                [cursor, "Id"])
-            page = self.request("GET", endpoint, params={"q": soql}, headers=headers).json()
+            where = window_where(cursor, lower, end, filters=filters, after=after)
+            pages = self._query_pages(endpoint, select_query(sobject, fields, where, [cursor, "Id"]))
             try:
-                while True:
+                for page in pages:
                     stats.pages += 1
                     for record in page["records"]:
                         record.pop("attributes", None)
@@ -453,15 +451,42 @@ class SalesforceContactsHook(SalesforceHook):
                         ids_at_last.add(record["Id"])
                         stats.records += 1
                         yield record
-                    if page.get("done", True) or not page.get("nextRecordsUrl"):
-                        return
-                    page = self.request("GET", page["nextRecordsUrl"], headers=headers).json()
+                return
             except SalesforceApiError as err:
                 if err.code != "INVALID_QUERY_LOCATOR" or last_value is None:
                     raise
                 stats.resumed += 1
                 after = parse_salesforce_datetime(last_value)
                 self.log.warning("Salesforce: query locator expired; resuming from %s = %s", cursor, last_value)
+            finally:
+                pages.close()
+
+    def _query_pages(self, endpoint: str, soql: str) -> Iterator[dict[str, Any]]:
+        """Yield the pages of one query, fetching page n+1 in the background while page n is consumed.
+
+        At most one page is read ahead, so memory stays at two pages; an error (budget, expired locator)
+        surfaces between pages, when the caller asks for the page that failed.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        headers = {"Sforce-Query-Options": f"batchSize={self.page_size}"}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesforce-prefetch") as prefetch:
+            future = prefetch.submit(self._get_json, endpoint, {"q": soql}, headers)
+            while future is not None:
+                page = future.result()
+                next_url = None if page.get("done", True) else page.get("nextRecordsUrl")
+                future = prefetch.submit(self._get_json, next_url, None, headers) if next_url else None
+                try:
+                    yield page
+                except GeneratorExit:
+                    if future is not None:
+                        future.cancel()
+                    raise
+
+    def _get_json(self, path: str, params: dict[str, Any] | None, headers: dict[str, str]) -> dict[str, Any]:
+        import msgspec
+
+        return msgspec.json.decode(self.request("GET", path, params=params, headers=headers).content)
 
     def deleted_ids(self, start: datetime, end: datetime, *, sobject: str = "Contact") -> list[dict[str, str]]:
         """``sobjects/{sobject}/deleted/?start=&end=`` -> ``[{"id", "deletedDate"}]`` (≤ 15 days back)."""

