@@ -95,7 +95,6 @@ def main() -> None:
     )  # fmt: skip
     try:
         from airflow.sdk import Connection
-
         from hooks.respond_io import RespondIoHook
         from hooks.respond_io_limits import endpoint_key
         from hooks.respond_io_pipeline import ContactPipeline

@@ -22,22 +22,40 @@ from pathlib import Path
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 END = datetime(2026, 11, 1, tzinfo=UTC)
-FIELDS = ["Id", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "MailingCountry", "CreatedDate",
-          "CreatedById", "SystemModstamp"]
+FIELDS = [
+    "Id",
+    "FirstName",
+    "LastName",
+    "Email",
+    "Phone",
+    "MobilePhone",
+    "MailingCountry",
+    "CreatedDate",
+    "CreatedById",
+    "SystemModstamp",
+]
 
 
 def child(mode: str, url: str, ca_file: str, state_dir: str) -> dict:
     """Read the whole window once; runs in its own process."""
     from airflow.sdk import Connection
 
-    extra = {"instance_url": url, "consumer_key": "bench-client", "consumer_secret": "bench-secret",
-             "ca_file": ca_file, "version": "62.0"}
+    extra = {
+        "instance_url": url,
+        "consumer_key": "bench-client",
+        "consumer_secret": "bench-secret",
+        "ca_file": ca_file,
+        "version": "62.0",
+    }
     os.environ["AIRFLOW_CONN_SF_BENCH"] = Connection(
-        conn_id="sf_bench", conn_type="salesforce", extra=json.dumps(extra)).as_json()
+        conn_id="sf_bench", conn_type="salesforce", extra=json.dumps(extra)
+    ).as_json()
     os.environ["AIRFLOW_CONN_CS_BENCH_STATE"] = Connection(
-        conn_id="cs_bench_state", conn_type="sqlite", host=f"{state_dir}/state.db").as_json()
+        conn_id="cs_bench_state", conn_type="sqlite", host=f"{state_dir}/state.db"
+    ).as_json()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
     from hooks.salesforce import SalesforceContactsHook
+
     from sandbox.salesforce.client import simple_salesforce_client
 
     started = time.perf_counter()  # imports are outside the timing; authentication is inside for both
@@ -51,14 +69,22 @@ def child(mode: str, url: str, ca_file: str, state_dir: str) -> dict:
         pages = hook.last_read.pages
     else:
         sf = simple_salesforce_client(url, ca_file, "bench-client", "bench-secret", version="62.0")
-        soql = (f"SELECT {', '.join(FIELDS)} FROM Contact WHERE CreatedDate >= 2026-10-01T00:00:00Z "
-                "AND CreatedDate < 2026-11-01T00:00:00Z ORDER BY CreatedDate, Id")
+        soql = (
+            f"SELECT {', '.join(FIELDS)} FROM Contact WHERE CreatedDate >= 2026-10-01T00:00:00Z "
+            "AND CreatedDate < 2026-11-01T00:00:00Z ORDER BY CreatedDate, Id"
+        )
         result = sf.query_all(soql)
         records = len(result["records"])
         calls = pages = None
     seconds = time.perf_counter() - started
-    return {"mode": mode, "records": records, "seconds": seconds, "calls": calls, "pages": pages,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "mode": mode,
+        "records": records,
+        "seconds": seconds,
+        "calls": calls,
+        "pages": pages,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def run_child(mode: str, url: str, ca_file: str) -> dict:
@@ -68,7 +94,10 @@ def run_child(mode: str, url: str, ca_file: str) -> dict:
         migrate(make_engine(f"sqlite:///{state_dir}/state.db"))
         out = subprocess.run(  # noqa: S603
             [sys.executable, __file__, "--child", mode, url, ca_file, state_dir],
-            capture_output=True, text=True, check=True, env={**os.environ, "AIRFLOW_HOME": state_dir},
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "AIRFLOW_HOME": state_dir},
         )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -91,9 +120,21 @@ def main() -> None:
     certs = ensure_certificates(work / "certs")
     server = start_server(
         "sandbox.salesforce",
-        ["--data-dir", str(work), "--cert-dir", str(work / "certs"), "--client-id", "bench-client",
-         "--client-secret", "bench-secret", "--daily-api-limit", "100000000"],
-        scheme="https", verify=certs.ca_file, log_dir=work,
+        [
+            "--data-dir",
+            str(work),
+            "--cert-dir",
+            str(work / "certs"),
+            "--client-id",
+            "bench-client",
+            "--client-secret",
+            "bench-secret",
+            "--daily-api-limit",
+            "100000000",
+        ],
+        scheme="https",
+        verify=certs.ca_file,
+        log_dir=work,
     )
     admin = SalesforceAdmin(server.url, certs.ca_file)
     results: dict[int, dict[str, dict]] = {}
@@ -108,21 +149,26 @@ def main() -> None:
             for mode in ("hook-rest", "hook-bulk", "query_all"):
                 results[size][mode] = result = run_child(mode, server.url, certs.ca_file)
                 assert result["records"] == size, result
-                print(f"N={size:>9,} {mode:<10} {result['records'] / result['seconds']:>9,.0f} records/s "
-                      f"peak RSS {result['peak_rss_mb']:>7,.0f} MB  API calls {result['calls'] or '-'}", flush=True)
+                print(
+                    f"N={size:>9,} {mode:<10} {result['records'] / result['seconds']:>9,.0f} records/s "
+                    f"peak RSS {result['peak_rss_mb']:>7,.0f} MB  API calls {result['calls'] or '-'}",
+                    flush=True,
+                )
     finally:
         server.stop()
 
     print("\nSummary")
     for size, modes in results.items():
         rest, bulk, qa = modes["hook-rest"], modes["hook-bulk"], modes["query_all"]
-        print(f"  N={size:,}: hook REST {rest['records'] / rest['seconds']:,.0f}/s, "
-              f"{rest['calls'] / (size / 2000):.2f} calls per 2,000 records ({rest['pages']} pages + "
-              f"{rest['calls'] - rest['pages']} other calls); "
-              f"Bulk 2.0 {bulk['records'] / bulk['seconds']:,.0f}/s ({bulk['calls']} calls); "
-              f"query_all {qa['records'] / qa['seconds']:,.0f}/s; "
-              f"hook REST / query_all speed {qa['seconds'] / rest['seconds']:.2f}x; "
-              f"peak RSS hook {rest['peak_rss_mb']:,.0f} MB vs query_all {qa['peak_rss_mb']:,.0f} MB")
+        print(
+            f"  N={size:,}: hook REST {rest['records'] / rest['seconds']:,.0f}/s, "
+            f"{rest['calls'] / (size / 2000):.2f} calls per 2,000 records ({rest['pages']} pages + "
+            f"{rest['calls'] - rest['pages']} other calls); "
+            f"Bulk 2.0 {bulk['records'] / bulk['seconds']:,.0f}/s ({bulk['calls']} calls); "
+            f"query_all {qa['records'] / qa['seconds']:,.0f}/s; "
+            f"hook REST / query_all speed {qa['seconds'] / rest['seconds']:.2f}x; "
+            f"peak RSS hook {rest['peak_rss_mb']:,.0f} MB vs query_all {qa['peak_rss_mb']:,.0f} MB"
+        )
     if len(results) >= 2:
         small, large = min(results), max(results)
         for mode in ("hook-rest", "hook-bulk", "query_all"):

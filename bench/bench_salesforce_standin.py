@@ -29,9 +29,15 @@ def write_jsonl(path: Path, count: int) -> None:
             handle.write(
                 json.dumps(
                     {
-                        "FirstName": f"First{i}", "LastName": f"Last{i}", "Email": f"user{i}@example.com",
-                        "Phone": f"+6012{i:07d}", "MailingCountry": "Malaysia", "LeadSource": "Web",
-                        "CreatedDate": created, "SystemModstamp": created, "LastModifiedDate": created,
+                        "FirstName": f"First{i}",
+                        "LastName": f"Last{i}",
+                        "Email": f"user{i}@example.com",
+                        "Phone": f"+6012{i:07d}",
+                        "MailingCountry": "Malaysia",
+                        "LeadSource": "Web",
+                        "CreatedDate": created,
+                        "SystemModstamp": created,
+                        "LastModifiedDate": created,
                     }
                 )
                 + "\n"
@@ -45,15 +51,33 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="sf-bench-"))
     certs = ensure_certificates(folder / "certs")
-    server_args = ["--data-dir", str(folder / "data"), "--cert-dir", str(folder / "certs"), "--client-id", CLIENT_ID,
-                   "--client-secret", CLIENT_SECRET, "--daily-api-limit", "100000000", "--log-level", "WARNING"]
-    with start_server("sandbox.salesforce", server_args, scheme="https", verify=certs.ca_file, log_dir=folder) as srv:
+    server_args = [
+        "--data-dir",
+        str(folder / "data"),
+        "--cert-dir",
+        str(folder / "certs"),
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+        "--daily-api-limit",
+        "100000000",
+        "--log-level",
+        "WARNING",
+    ]
+    with start_server(
+        "sandbox.salesforce", server_args, scheme="https", verify=certs.ca_file, log_dir=folder
+    ) as srv:
         admin = SalesforceAdmin(srv.url, certs.ca_file)
-        records = [{"LastName": f"L{i}", "Email": f"u{i}@x.com", "CreatedDate": "2026-01-01T00:00:00.000+0000"}
-                   for i in range(args.load_check)]
+        records = [
+            {"LastName": f"L{i}", "Email": f"u{i}@x.com", "CreatedDate": "2026-01-01T00:00:00.000+0000"}
+            for i in range(args.load_check)
+        ]
         started = time.perf_counter()
         admin.load_contacts(records)
-        print(f"admin load of {args.load_check:,} contacts (JSON body): {time.perf_counter() - started:.2f} s")
+        print(
+            f"admin load of {args.load_check:,} contacts (JSON body): {time.perf_counter() - started:.2f} s"
+        )
         admin.reset()
 
         path = folder / "contacts.jsonl"
@@ -62,11 +86,15 @@ def main() -> None:
         print(f"wrote {args.contacts:,} contacts to JSONL: {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
         admin.load_file(str(path))
-        print(f"admin load of {args.contacts:,} contacts (JSONL on server disk): {time.perf_counter() - started:.1f} s")
+        print(
+            f"admin load of {args.contacts:,} contacts (JSONL on server disk): {time.perf_counter() - started:.1f} s"
+        )
 
-        query = ("SELECT Id, FirstName, LastName, Email, Phone, MobilePhone, MailingCountry, LeadSource, CreatedDate, "
-                 "CreatedById, SystemModstamp FROM Contact WHERE CreatedDate >= 2026-01-01T00:00:00Z "
-                 "ORDER BY CreatedDate, Id")
+        query = (
+            "SELECT Id, FirstName, LastName, Email, Phone, MobilePhone, MailingCountry, LeadSource, CreatedDate, "
+            "CreatedById, SystemModstamp FROM Contact WHERE CreatedDate >= 2026-01-01T00:00:00Z "
+            "ORDER BY CreatedDate, Id"
+        )
         http = authenticated_session(srv.url, certs.ca_file, CLIENT_ID, CLIENT_SECRET)
         started = time.perf_counter()
         response = http.get(srv.url + "/services/data/v62.0/query", params={"q": query}).json()
@@ -76,22 +104,30 @@ def main() -> None:
             response = http.get(srv.url + response["nextRecordsUrl"]).json()
             count += len(response["records"])
         elapsed = time.perf_counter() - started
-        print(f"REST paging (requests): {count:,} records in {elapsed:.1f} s = {count / elapsed:,.0f} records/s "
-              f"(first page incl. query {first_page:.2f} s)")
+        print(
+            f"REST paging (requests): {count:,} records in {elapsed:.1f} s = {count / elapsed:,.0f} records/s "
+            f"(first page incl. query {first_page:.2f} s)"
+        )
 
         sf = simple_salesforce_client(srv.url, certs.ca_file, CLIENT_ID, CLIENT_SECRET)
         started = time.perf_counter()
         count = sum(1 for _ in sf.query_all_iter(query))
         elapsed = time.perf_counter() - started
-        print(f"REST paging (simple-salesforce query_all_iter): {count:,} records in {elapsed:.1f} s = "
-              f"{count / elapsed:,.0f} records/s")
+        print(
+            f"REST paging (simple-salesforce query_all_iter): {count:,} records in {elapsed:.1f} s = "
+            f"{count / elapsed:,.0f} records/s"
+        )
 
         started = time.perf_counter()
         rows = 0
-        for page in sf.bulk2.Contact.query(query.replace(" ORDER BY CreatedDate, Id", ""), max_records=100_000, wait=0.1):
+        for page in sf.bulk2.Contact.query(
+            query.replace(" ORDER BY CreatedDate, Id", ""), max_records=100_000, wait=0.1
+        ):
             rows += page.count("\n") - 1
         elapsed = time.perf_counter() - started
-        print(f"Bulk 2.0 query (simple-salesforce): {rows:,} records in {elapsed:.1f} s = {rows / elapsed:,.0f} records/s")
+        print(
+            f"Bulk 2.0 query (simple-salesforce): {rows:,} records in {elapsed:.1f} s = {rows / elapsed:,.0f} records/s"
+        )
         print("counters:", admin.counters())
 
 

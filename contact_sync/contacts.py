@@ -7,20 +7,29 @@ identifier are kept as warnings (an invalid email on a contact that syncs by pho
 
 from __future__ import annotations
 
+import gc
+import logging
 import os
+import pickle
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from contact_sync.bulk_import import BulkConfig, BulkRule, detect_bulk_imports
 from contact_sync.countries import resolve_region
 from contact_sync.emails import EmailResult, normalize_email
+from contact_sync.gcpause import gc_paused
 from contact_sync.phones import PhoneResult, normalize_phone
 from contact_sync.reasons import Reason, Verdict
 from contact_sync.text import clean_text
 from contact_sync.timestamps import parse_sf_datetime
 
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
 __all__ = ["ClassifiedContact", "classify", "classify_batch", "classify_many"]
+
+log = logging.getLogger(__name__)
 
 PhoneField = Literal["Phone", "MobilePhone"]
 
@@ -82,6 +91,8 @@ class ClassifiedContact(NamedTuple):
     @property
     def reasons(self) -> tuple[Reason, ...]:
         """Every reason code, in field order, without repeats."""
+        if not self.field_reasons:
+            return ()
         return tuple(dict.fromkeys(reason for _, reason in self.field_reasons))
 
     @property
@@ -183,24 +194,57 @@ def classify_batch(
     """
     batch = contacts if isinstance(contacts, Sequence) else list(contacts)
     flags = detect_bulk_imports(batch, config=bulk, lookback=lookback)
-    return [
-        classify(contact, default_region=default_region, bulk_rule=flags.get(str(contact.get("Id"))))
-        for contact in batch
-    ]
+    with gc_paused():
+        return [
+            classify(contact, default_region=default_region, bulk_rule=flags.get(str(contact.get("Id"))))
+            for contact in batch
+        ]
 
 
-# Set in the parent just before forking workers, so chunks travel as (start, stop) ranges, not pickled dicts.
-_FORK_INPUT: tuple[Sequence[Mapping[str, Any]], str | None, dict[str, BulkRule]] | None = None
+# Set in the parent just before forking workers, so chunks travel as chunk numbers, not pickled dicts.
+_FORK_INPUT: tuple[Sequence[Mapping[str, Any]], str | None, dict[str, BulkRule], int] | None = None
 
 
-def _classify_range(bounds: tuple[int, int]) -> list[ClassifiedContact]:
+def _classify_chunk(index: int) -> list[ClassifiedContact]:
     if _FORK_INPUT is None:
-        raise RuntimeError("_classify_range runs only in workers forked by classify_many")
-    contacts, default_region, flags = _FORK_INPUT
+        raise RuntimeError("_classify_chunk runs only inside classify_many")
+    contacts, default_region, flags, chunk_size = _FORK_INPUT
     return [
         classify(contact, default_region=default_region, bulk_rule=flags.get(str(contact.get("Id"))))
-        for contact in contacts[bounds[0] : bounds[1]]
+        for contact in contacts[index * chunk_size : (index + 1) * chunk_size]
     ]
+
+
+def _take(counter: Any, chunks: int) -> int | None:
+    """Claim the next chunk number from the counter shared by the parent and the workers."""
+    with counter.get_lock():
+        index = int(counter.value)
+        if index >= chunks:
+            return None
+        counter.value = index + 1
+    return index
+
+
+def _worker(counter: Any, chunks: int, conn: Connection) -> None:
+    """Forked worker: classify claimed chunks and send ``(index, results)`` until none is left."""
+    gc.disable()  # the results hold no reference cycles; collections would only rescan the inherited input
+    try:
+        while (index := _take(counter, chunks)) is not None:
+            conn.send_bytes(pickle.dumps((index, _classify_chunk(index)), protocol=pickle.HIGHEST_PROTOCOL))
+    finally:
+        conn.close()
+
+
+def _receive(conn: Connection, into: list[list[ClassifiedContact] | None]) -> None:
+    """Parent thread: store every chunk a worker sends until it closes its end."""
+    try:
+        while True:
+            index, part = pickle.loads(conn.recv_bytes())
+            into[index] = part
+    except EOFError:
+        pass
+    finally:
+        conn.close()
 
 
 def classify_many(
@@ -210,36 +254,60 @@ def classify_many(
     bulk: BulkConfig | None = None,
     lookback: Iterable[Mapping[str, Any]] = (),
     processes: int | None = None,
-    chunk_size: int = 20_000,
+    chunk_size: int = 2_000,
 ) -> list[ClassifiedContact]:
-    """Like :func:`classify_batch`, spread over forked worker processes (large backfills, the benchmark).
+    """Like :func:`classify_batch`, with ``processes`` processes in total (large backfills, the benchmark).
 
-    Bulk detection runs once in the caller (it needs the whole batch). Workers are forked after the input is
-    in memory and receive only index ranges; results come back in input order. Where ``fork`` is not
-    available (or ``processes`` is 1) it classifies in-process.
+    Bulk detection runs once in the caller (it needs the whole batch). ``processes - 1`` workers are forked
+    after the input is in memory; they and the calling process claim chunk numbers from a shared counter (so a
+    slow or busy core simply takes fewer chunks) and only the workers' results are pickled back. The caller
+    does its share of the classification instead of waiting. Results come back in input order. Where
+    ``fork`` is not available (or ``processes`` is 1) it classifies in-process; a chunk a worker failed to
+    return is classified in the caller.
 
     :param contacts: the batch.
     :param default_region: see :func:`classify`.
     :param bulk: bulk-import settings.
     :param lookback: see :func:`classify_batch`.
-    :param processes: worker processes (default: CPU count).
-    :param chunk_size: contacts per task sent to a worker.
+    :param processes: processes including the caller (default: CPU count).
+    :param chunk_size: contacts per claimed chunk.
     :return: one :class:`ClassifiedContact` per input contact, input order kept.
     """
     global _FORK_INPUT
     import multiprocessing
+    import threading
 
     flags = detect_bulk_imports(contacts, config=bulk, lookback=lookback)
     processes = processes or os.cpu_count() or 1
-    _FORK_INPUT = (contacts, default_region, flags)
+    chunk_size = max(1, chunk_size)
+    chunks = -(-len(contacts) // chunk_size)
+    parts: list[list[ClassifiedContact] | None] = [None] * chunks
+    _FORK_INPUT = (contacts, default_region, flags, chunk_size)
     try:
-        if processes <= 1 or len(contacts) <= chunk_size or "fork" not in multiprocessing.get_all_start_methods():
-            return _classify_range((0, len(contacts)))
-        ranges = [(start, min(start + chunk_size, len(contacts))) for start in range(0, len(contacts), chunk_size)]
-        results: list[ClassifiedContact] = []
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            for part in pool.imap(_classify_range, ranges):
-                results.extend(part)
-        return results
+        with gc_paused():
+            if processes <= 1 or chunks <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+                return [contact for index in range(chunks) for contact in _classify_chunk(index)]
+            context = multiprocessing.get_context("fork")
+            counter = context.Value("q", 0)
+            workers: list[tuple[Any, threading.Thread]] = []
+            for _ in range(min(processes, chunks) - 1):
+                receive_end, send_end = context.Pipe(duplex=False)
+                worker = context.Process(target=_worker, args=(counter, chunks, send_end), daemon=True)
+                worker.start()
+                send_end.close()
+                workers.append((worker, threading.Thread(target=_receive, args=(receive_end, parts), daemon=True)))
+            for _, thread in workers:
+                thread.start()
+            while (index := _take(counter, chunks)) is not None:
+                parts[index] = _classify_chunk(index)
+            for worker, thread in workers:
+                thread.join()
+                worker.join()
+            missing = [index for index, part in enumerate(parts) if part is None]
+            if missing:
+                log.warning("classify_many: %s chunk(s) not returned by a worker; classifying them here", len(missing))
+                for index in missing:
+                    parts[index] = _classify_chunk(index)
+            return [contact for part in parts for contact in part or ()]
     finally:
         _FORK_INPUT = None

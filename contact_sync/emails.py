@@ -7,6 +7,7 @@ NFC-normalised. Clean ASCII addresses take a regex fast path; everything else go
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import NamedTuple
@@ -80,10 +81,17 @@ def _is_placeholder(text: str) -> bool:
     return folded in _PLACEHOLDER_VALUES or not any(ch.isalnum() for ch in folded)
 
 
+@functools.lru_cache(maxsize=8)
+def _special_use_table(names: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    return frozenset(names), tuple("." + name for name in names)
+
+
 def _special_use(domain: str) -> bool:
+    """``domain`` is, or is under, a special-use name (read from email-validator's list on every call)."""
     import email_validator
 
-    return any(domain == name or domain.endswith("." + name) for name in email_validator.SPECIAL_USE_DOMAIN_NAMES)
+    names, dotted = _special_use_table(tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES))
+    return domain in names or domain.endswith(dotted)
 
 
 def _fast_path(text: str) -> EmailResult | None:
@@ -138,7 +146,14 @@ def _reason_for(message: str) -> Reason:
 def _slow_path(text: str) -> EmailResult:
     import email_validator
 
-    text = _unwrap(text)
+    unwrapped = _unwrap(text)
+    if unwrapped != text:
+        # "mailto:jane@x.com", "Jane <jane@x.com>", "'jane@x.com'": once unwrapped, a clean address takes the
+        # fast path (which agrees with the rest of this function, see the property test), sparing email-validator.
+        fast = _fast_path(unwrapped)
+        if fast is not None:
+            return fast
+    text = unwrapped
     if not text or _is_placeholder(text):
         return _invalid(Reason.EMAIL_PLACEHOLDER)
     at_count = text.count("@")

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from contact_sync.contacts import ClassifiedContact
+from contact_sync.gcpause import gc_paused
 from contact_sync.reasons import Reason
 
 __all__ = ["Action", "Decision", "OwnershipResult", "assign_ownership"]
@@ -94,10 +95,6 @@ class OwnershipResult:
         return [d for d in self.decisions if d.action == "hold"]
 
 
-def _order(contact: ClassifiedContact) -> tuple[datetime, str]:
-    return (contact.created_date or _LAST, contact.sf_id)
-
-
 def assign_ownership(
     contacts: Iterable[ClassifiedContact],
     existing_owners: Mapping[str, str],
@@ -111,7 +108,11 @@ def assign_ownership(
     :param sync_bulk_imports: when false (default), bulk-imported contacts are skipped and own nothing.
     :return: an :class:`OwnershipResult`.
     """
-    batch = list(contacts)
+    with gc_paused():
+        return _assign(list(contacts), existing_owners, sync_bulk_imports)
+
+
+def _assign(batch: list[ClassifiedContact], existing_owners: Mapping[str, str], sync_bulk_imports: bool) -> OwnershipResult:
     last_copy = {contact.sf_id: index for index, contact in enumerate(batch)}
     owners: dict[str, str] = {}
     carriers: dict[str, list[str]] = {}
@@ -123,11 +124,14 @@ def assign_ownership(
     def carry(key: str | None, sf_id: str) -> None:
         if key is None:
             return
-        ids = carriers.setdefault(key, [])
-        if sf_id not in ids:
+        ids = carriers.get(key)
+        if ids is None:
+            carriers[key] = [sf_id]
+        elif sf_id not in ids:
             ids.append(sf_id)
 
-    ordered = sorted(range(len(batch)), key=lambda index: _order(batch[index]))
+    order = [(contact.created_date or _LAST, contact.sf_id) for contact in batch]
+    ordered = sorted(range(len(batch)), key=order.__getitem__)
     for index in ordered:
         contact = batch[index]
         reasons = contact.reasons
@@ -175,6 +179,8 @@ def assign_ownership(
     shared: dict[str, tuple[str, ...]] = {}
     for key, ids in carriers.items():
         owner = owner_of(key)
+        if len(ids) == 1 and (not owner or owner == ids[0]):
+            continue  # one carrier that owns the key (or nobody does): not shared
         everyone = list(dict.fromkeys([owner, *ids] if owner else ids))
         if len(everyone) > 1:
             shared[key] = tuple(everyone)

@@ -1,8 +1,8 @@
 """The ``contact-sync`` command.
 
-    contact-sync state migrate [--conn-id contact_sync_state]   bring the state DB to the newest schema
-    contact-sync state status  [--conn-id contact_sync_state]   show where the state DB is and its schema
-    contact-sync check-connections                               test the Salesforce, respond.io and state DB
+contact-sync state migrate [--conn-id contact_sync_state]   bring the state DB to the newest schema
+contact-sync state status  [--conn-id contact_sync_state]   show where the state DB is and its schema
+contact-sync check-connections                               test the Salesforce, respond.io and state DB
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_argument("action", choices=["migrate", "status"])
     state.add_argument("--conn-id", default="contact_sync_state", help="Airflow connection of the state DB")
     state.set_defaults(func=_state)
-    check = sub.add_parser("check-connections", help="test the Salesforce, respond.io and state DB connections")
+    check = sub.add_parser(
+        "check-connections", help="test the Salesforce, respond.io and state DB connections"
+    )
     check.add_argument("--salesforce-conn-id", default="salesforce_default")
     check.add_argument("--respond-io-conn-id", default="respond_io_default")
     check.add_argument("--state-db-conn-id", default="contact_sync_state")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def _check(build: Callable[[], object]) -> tuple[bool, str]:
@@ -26,7 +29,11 @@ def check_all(
     return {
         f"state DB ({state_db_conn_id})": _check(lambda: StateDbHook(state_db_conn_id=state_db_conn_id)),
         f"Salesforce ({salesforce_conn_id})": _check(
-            lambda: SalesforceContactsHook(salesforce_conn_id, consumer="sync", state_db_conn_id=state_db_conn_id)
+            lambda: SalesforceContactsHook(
+                salesforce_conn_id, consumer="sync", state_db_conn_id=state_db_conn_id
+            )
         ),
-        f"respond.io ({respond_io_conn_id})": _check(lambda: RespondIoHook(respond_io_conn_id=respond_io_conn_id)),
+        f"respond.io ({respond_io_conn_id})": _check(
+            lambda: RespondIoHook(respond_io_conn_id=respond_io_conn_id)
+        ),
     }

@@ -33,6 +33,7 @@ def contact_sync_smoke() -> None:
     @task
     def check_connections(revision: str) -> dict[str, str]:
         from airflow.sdk.exceptions import AirflowFailException
+
         from contact_sync_ops.connections import check_all
 
         results = check_all()

@@ -33,8 +33,9 @@ def run_airflow_dag(dag_id: str) -> tuple[bool, str]:
     command = [sys.executable, "-m", "airflow", "dags", "test", dag_id]
     result = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), check=False)  # noqa: S603
     output = (result.stdout + result.stderr).strip().splitlines()
-    failed = result.returncode != 0 or any("state=failed" in line or "Marking run" in line and "failed" in line
-                                           for line in output)
+    failed = result.returncode != 0 or any(
+        "state=failed" in line or "Marking run" in line and "failed" in line for line in output
+    )
     return not failed, "\n".join(output[-15:])
 
 
@@ -49,9 +50,13 @@ def main() -> int:
     os.environ["AIRFLOW_CONN_CONTACT_SYNC_STATE"] = json.dumps({"conn_type": "sqlite", "host": str(state_db)})
     settings = StandinSettings.from_airflow_settings(PROJECT_DIR / "airflow_settings.yaml")
     data_dir = PROJECT_DIR / "var" / "demo" / "standins"
-    print(f"Starting the stand-ins (respond.io rate limit raised to {DEMO_RATE_LIMIT:.0f} req/s per endpoint "
-          "for the demo; the real service's default is 5)")
-    salesforce, respond_io = start_standins(settings, data_dir=data_dir, respond_io_rate_limit=DEMO_RATE_LIMIT)
+    print(
+        f"Starting the stand-ins (respond.io rate limit raised to {DEMO_RATE_LIMIT:.0f} req/s per endpoint "
+        "for the demo; the real service's default is 5)"
+    )
+    salesforce, respond_io = start_standins(
+        settings, data_dir=data_dir, respond_io_rate_limit=DEMO_RATE_LIMIT
+    )
     try:
         sf_admin = SalesforceAdmin(salesforce.url, settings.ca_file)
         rio_admin = RespondIoAdmin(respond_io.url + "/__admin")
@@ -62,9 +67,13 @@ def main() -> int:
         sf_admin.load_contacts(contacts)
         existing = generate_respond_io_existing(contacts, share=0.05, seed=42)
         rio_admin.seed_contacts(existing)
-        by_user = Counter("import user" if c["CreatedById"] == IMPORT_USER_ID else "other users" for c in contacts)
-        print(f"Loaded {len(contacts)} demo Salesforce contacts ({by_user['import user']} from a bulk import, "
-              f"{by_user['other users']} created by users) and {len(existing)} people already in respond.io")
+        by_user = Counter(
+            "import user" if c["CreatedById"] == IMPORT_USER_ID else "other users" for c in contacts
+        )
+        print(
+            f"Loaded {len(contacts)} demo Salesforce contacts ({by_user['import user']} from a bulk import, "
+            f"{by_user['other users']} created by users) and {len(existing)} people already in respond.io"
+        )
 
         print("Running the contact_sync_smoke DAG with Airflow (airflow dags test) ...")
         ok, output = run_airflow_dag("contact_sync_smoke")
@@ -83,16 +92,20 @@ def main() -> int:
 
 def _report_salesforce(admin: object) -> None:
     counters = admin.counters()  # type: ignore[attr-defined]
-    print(f"  Salesforce stand-in: API usage {counters['api_usage']:,}/{counters['api_limit']:,} today; "
-          f"calls by endpoint {dict(counters['calls'])}")
+    print(
+        f"  Salesforce stand-in: API usage {counters['api_usage']:,}/{counters['api_limit']:,} today; "
+        f"calls by endpoint {dict(counters['calls'])}"
+    )
 
 
 def _report_respond_io(admin: object) -> None:
     contacts = admin.contacts()  # type: ignore[attr-defined]
     counters = admin.counters()  # type: ignore[attr-defined]
     tags = Counter(tag for contact in contacts for tag in contact.get("tags") or [])
-    print(f"  respond.io stand-in: {len(contacts)} contacts, tags {dict(tags)}, "
-          f"API calls {counters.get('total', counters)}")
+    print(
+        f"  respond.io stand-in: {len(contacts)} contacts, tags {dict(tags)}, "
+        f"API calls {counters.get('total', counters)}"
+    )
 
 
 def _report_connections() -> None:

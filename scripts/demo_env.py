@@ -53,8 +53,16 @@ def start_standins(
     data_dir.mkdir(parents=True, exist_ok=True)
     salesforce = start_server(
         "sandbox.salesforce",
-        ["--data-dir", str(data_dir / "salesforce"), "--cert-dir", str(cert_dir),
-         "--client-id", settings.client_id, "--client-secret", settings.client_secret],
+        [
+            "--data-dir",
+            str(data_dir / "salesforce"),
+            "--cert-dir",
+            str(cert_dir),
+            "--client-id",
+            settings.client_id,
+            "--client-secret",
+            settings.client_secret,
+        ],
         scheme="https",
         verify=settings.ca_file,
         port=settings.salesforce_port,
@@ -64,7 +72,9 @@ def start_standins(
     if respond_io_rate_limit:
         rio_args += ["--rate-limit", str(respond_io_rate_limit)]
     try:
-        respond_io = start_server("sandbox.respond_io", rio_args, port=settings.respond_io_port, log_dir=data_dir)
+        respond_io = start_server(
+            "sandbox.respond_io", rio_args, port=settings.respond_io_port, log_dir=data_dir
+        )
     except Exception:
         salesforce.stop()
         raise

@@ -1,6 +1,6 @@
 """Run both stand-ins in the foreground on the ports airflow_settings.yaml points at (Ctrl-C stops them).
 
-    ./dev standins            # then: ./dev airflow standalone   (in another shell)
+./dev standins            # then: ./dev airflow standalone   (in another shell)
 """
 
 from __future__ import annotations

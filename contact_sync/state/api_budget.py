@@ -8,7 +8,6 @@ consumer. The guard refuses to start, or stops between pages, before the org's d
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -19,6 +18,8 @@ from contact_sync.state.schema import salesforce_api_calls, salesforce_api_limit
 from contact_sync.state.upsert import dialect_insert, upsert
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from sqlalchemy.engine import Engine
 
 DEFAULT_SHARES: Mapping[str, float] = {"sync": 0.4, "refresh": 0.3, "lookup": 0.1, "writeback": 0.2}

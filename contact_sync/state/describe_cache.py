@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 
-def load(engine: Engine, instance_url: str, sobject: str, api_version: str, ttl: timedelta) -> dict[str, Any] | None:
+def load(
+    engine: Engine, instance_url: str, sobject: str, api_version: str, ttl: timedelta
+) -> dict[str, Any] | None:
     table = salesforce_describe_cache
     with engine.connect() as connection:
         row = connection.execute(
@@ -37,7 +39,14 @@ def store(engine: Engine, instance_url: str, sobject: str, api_version: str, bod
         upsert(
             connection,
             salesforce_describe_cache,
-            [{"instance_url": instance_url, "sobject": sobject, "api_version": api_version, "body": body,
-              "fetched_at": datetime.now(UTC)}],
+            [
+                {
+                    "instance_url": instance_url,
+                    "sobject": sobject,
+                    "api_version": api_version,
+                    "body": body,
+                    "fetched_at": datetime.now(UTC),
+                }
+            ],
             keys=["instance_url", "sobject", "api_version"],
         )

@@ -37,7 +37,6 @@ import json as jsonlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -67,9 +66,10 @@ from hooks.respond_io_limits import (
 from hooks.respond_io_pagination import CursorPaginator
 
 if TYPE_CHECKING:
-    from tenacity.wait import wait_base
+    from collections.abc import Iterator, Mapping, Sequence
 
     from airflow.sdk import Connection
+    from tenacity.wait import wait_base
 
 __all__ = [
     "BearerAuth",
@@ -556,5 +556,9 @@ def _log_retry(retry_state: tenacity.RetryCallState) -> None:
     if isinstance(error, RespondIoError):
         log.info(
             "respond.io %s answered %s (%s); retry %s in %.2fs",
-            error.endpoint, error.status, error.error_class, retry_state.attempt_number, wait,
+            error.endpoint,
+            error.status,
+            error.error_class,
+            retry_state.attempt_number,
+            wait,
         )

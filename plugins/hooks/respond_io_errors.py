@@ -213,9 +213,7 @@ class CallResult:
         return self
 
     @classmethod
-    def success(
-        cls, response: requests.Response, endpoint: str, attempts: int, data: Any
-    ) -> CallResult:
+    def success(cls, response: requests.Response, endpoint: str, attempts: int, data: Any) -> CallResult:
         contact_id = _contact_id(data)
         return cls(True, response.status_code, endpoint, contact_id=contact_id, data=data, attempts=attempts)
 
@@ -243,4 +241,3 @@ def _contact_id(data: Any) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
-

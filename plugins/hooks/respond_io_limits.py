@@ -21,10 +21,12 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +221,9 @@ class InProcessRateLimiter:
                 if limit < state.rate:
                     log.warning(
                         "respond.io reports a limit of %s for %s, below the configured %s/s; using it",
-                        limit, endpoint_key, state.rate,
+                        limit,
+                        endpoint_key,
+                        state.rate,
                     )
                     state.rate = float(limit)
         if retry_after is not None and retry_after > 0:

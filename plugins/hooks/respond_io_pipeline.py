@@ -17,7 +17,6 @@ call would repeat) stops the batch.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
@@ -27,6 +26,8 @@ from hooks.respond_io_errors import RespondIoAuthError, RespondIoError
 from hooks.respond_io_identifiers import ContactIdentifier, contact_identifier
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
     from hooks.respond_io import RespondIoHook
     from hooks.respond_io_errors import CallResult
 

@@ -59,12 +59,32 @@ DEFAULT_API_VERSION = "62.0"
 DEFAULT_BULK_THRESHOLD = 50_000
 COMPOSITE_CHUNK = 200
 CONTACT_FIELDS: tuple[str, ...] = (
-    "Id", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "MailingCountry", "MailingCountryCode",
-    "LeadSource", "CreatedDate", "CreatedById", "SystemModstamp",
+    "Id",
+    "FirstName",
+    "LastName",
+    "Email",
+    "Phone",
+    "MobilePhone",
+    "MailingCountry",
+    "MailingCountryCode",
+    "LeadSource",
+    "CreatedDate",
+    "CreatedById",
+    "SystemModstamp",
 )
 LEAD_FIELDS: tuple[str, ...] = (
-    "Id", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "Country", "CountryCode", "LeadSource",
-    "CreatedDate", "CreatedById", "SystemModstamp",
+    "Id",
+    "FirstName",
+    "LastName",
+    "Email",
+    "Phone",
+    "MobilePhone",
+    "Country",
+    "CountryCode",
+    "LeadSource",
+    "CreatedDate",
+    "CreatedById",
+    "SystemModstamp",
 )
 TRANSIENT_CODES = frozenset({"SERVER_UNAVAILABLE", "API_TEMPORARILY_UNAVAILABLE", "UNABLE_TO_LOCK_ROW"})
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
@@ -172,7 +192,9 @@ class SalesforceContactsHook(SalesforceHook):
 
         my_domain = self._extra("instance_url")
         client_id = self._extra("consumer_key")
-        missing = [name for name, value in (("instance_url", my_domain), ("consumer_key", client_id)) if not value]
+        missing = [
+            name for name, value in (("instance_url", my_domain), ("consumer_key", client_id)) if not value
+        ]
         if missing:
             raise SalesforceAuthError(
                 f"Salesforce connection '{self.conn_id}' is missing the extra(s) {', '.join(missing)} "
@@ -205,7 +227,9 @@ class SalesforceContactsHook(SalesforceHook):
         ca_file = self._extra("ca_file")
         if ca_file:
             if not Path(ca_file).is_file():
-                raise SalesforceAuthError(f"CA file named in connection '{self.conn_id}' does not exist: {ca_file}")
+                raise SalesforceAuthError(
+                    f"CA file named in connection '{self.conn_id}' does not exist: {ca_file}"
+                )
             session.verify = str(ca_file)
         return session
 
@@ -265,7 +289,9 @@ class SalesforceContactsHook(SalesforceHook):
 
     # -- one place for every REST call: auth, retries, budget, error classification ---------------------
 
-    def request(self, method: str, path: str, *, check_budget: bool = True, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, path: str, *, check_budget: bool = True, **kwargs: Any
+    ) -> requests.Response:
         """Call ``path`` (relative to ``/services/data/vXX.X`` or starting with ``/services/``).
 
         Re-authenticates once on ``INVALID_SESSION_ID``, retries transient failures with backoff, counts the
@@ -358,15 +384,16 @@ class SalesforceContactsHook(SalesforceHook):
         if unknown:
             raise UnknownSalesforceFieldError(
                 f"{sobject} has no field(s) {', '.join(unknown)} in this org (API v{self.api_version}); "
-                "fix the configured field list. Fields available include: "
-                + ", ".join(sorted(known)[:40])
+                "fix the configured field list. Fields available include: " + ", ".join(sorted(known)[:40])
             )
 
     # -- reading ----------------------------------------------------------------------------------------
 
     def count(self, sobject: str, where: str, *, include_deleted: bool = False) -> int:
         endpoint = "queryAll" if include_deleted else "query"
-        return int(self.request("GET", endpoint, params={"q": count_query(sobject, where)}).json()["totalSize"])
+        return int(
+            self.request("GET", endpoint, params={"q": count_query(sobject, where)}).json()["totalSize"]
+        )
 
     def stream_window(
         self,
@@ -396,15 +423,21 @@ class SalesforceContactsHook(SalesforceHook):
         self.check_fields(sobject, fields)
         lower = start - overlap
         where = window_where(cursor, lower, end, filters=filters)
-        threshold = bulk_threshold if bulk_threshold is not None else int(
-            self._extra("bulk_threshold") or DEFAULT_BULK_THRESHOLD
+        threshold = (
+            bulk_threshold
+            if bulk_threshold is not None
+            else int(self._extra("bulk_threshold") or DEFAULT_BULK_THRESHOLD)
         )
         stats = self.last_read = ReadStats()
         stats.estimated = self.count(sobject, where, include_deleted=include_deleted)
-        compound = [f for f, t in self.field_types(sobject).items() if t in {"address", "location"} and f in fields]
+        compound = [
+            f for f, t in self.field_types(sobject).items() if t in {"address", "location"} and f in fields
+        ]
         if stats.estimated > threshold and not compound:
             stats.mode = "bulk2"
-            self.log.info("Salesforce: %s rows in window, reading %s with Bulk API 2.0", stats.estimated, sobject)
+            self.log.info(
+                "Salesforce: %s rows in window, reading %s with Bulk API 2.0", stats.estimated, sobject
+            )
             from hooks.salesforce_bulk import BulkQueryReader
 
             reader = BulkQueryReader(self, sobject=sobject, field_types=self.field_types(sobject))
@@ -457,7 +490,9 @@ class SalesforceContactsHook(SalesforceHook):
                     raise
                 stats.resumed += 1
                 after = parse_salesforce_datetime(last_value)
-                self.log.warning("Salesforce: query locator expired; resuming from %s = %s", cursor, last_value)
+                self.log.warning(
+                    "Salesforce: query locator expired; resuming from %s = %s", cursor, last_value
+                )
             finally:
                 pages.close()
 
@@ -488,7 +523,9 @@ class SalesforceContactsHook(SalesforceHook):
 
         return msgspec.json.decode(self.request("GET", path, params=params, headers=headers).content)
 
-    def deleted_ids(self, start: datetime, end: datetime, *, sobject: str = "Contact") -> list[dict[str, str]]:
+    def deleted_ids(
+        self, start: datetime, end: datetime, *, sobject: str = "Contact"
+    ) -> list[dict[str, str]]:
         """``sobjects/{sobject}/deleted/?start=&end=`` -> ``[{"id", "deletedDate"}]`` (≤ 15 days back)."""
         from hooks.salesforce_soql import soql_datetime
 
@@ -501,7 +538,9 @@ class SalesforceContactsHook(SalesforceHook):
 
     # -- writing ----------------------------------------------------------------------------------------
 
-    def update_fields(self, changes: Sequence[Mapping[str, Any]], *, sobject: str = "Contact") -> list[UpdateResult]:
+    def update_fields(
+        self, changes: Sequence[Mapping[str, Any]], *, sobject: str = "Contact"
+    ) -> list[UpdateResult]:
         """Apply ``[{"Id": .., field: value, ..}]`` with ``composite/sobjects`` (≤ 200 per call, allOrNone off).
 
         Returns one :class:`UpdateResult` per input record, in input order; a record Salesforce rejects is a
@@ -511,7 +550,11 @@ class SalesforceContactsHook(SalesforceHook):
         for offset in range(0, len(changes), COMPOSITE_CHUNK):
             chunk = changes[offset : offset + COMPOSITE_CHUNK]
             records = [
-                {"attributes": {"type": sobject}, "id": change["Id"], **{k: v for k, v in change.items() if k != "Id"}}
+                {
+                    "attributes": {"type": sobject},
+                    "id": change["Id"],
+                    **{k: v for k, v in change.items() if k != "Id"},
+                }
                 for change in chunk
             ]
             body = self.request(
@@ -531,9 +574,12 @@ class SalesforceContactsHook(SalesforceHook):
                 )
         return results
 
-    def get_record(self, record_id: str, fields: Sequence[str], *, sobject: str = "Contact") -> dict[str, Any]:
+    def get_record(
+        self, record_id: str, fields: Sequence[str], *, sobject: str = "Contact"
+    ) -> dict[str, Any]:
         body = self.request(
-            "GET", f"sobjects/{identifier(sobject)}/{identifier(record_id)}",
+            "GET",
+            f"sobjects/{identifier(sobject)}/{identifier(record_id)}",
             params={"fields": ",".join(identifier(f) for f in fields)},
         ).json()
         body.pop("attributes", None)
@@ -552,7 +598,10 @@ class SalesforceContactsHook(SalesforceHook):
         except Exception as err:  # noqa: BLE001 - reported in plain words
             return False, f"cannot reach Salesforce ({type(err).__name__}: {str(err)[:200]})"
         org = f"{usage.org_used:,}/{usage.allocation:,} API calls used today" if usage.allocation else ""
-        return True, f"Salesforce reachable at {self._access_token().instance_url}: Contact has {len(fields)} fields. {org}"
+        return (
+            True,
+            f"Salesforce reachable at {self._access_token().instance_url}: Contact has {len(fields)} fields. {org}",
+        )
 
 
 def _api_error(response: requests.Response) -> SalesforceApiError:

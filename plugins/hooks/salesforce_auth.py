@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import requests
 
-TOKEN_PATH = "/services/oauth2/token"
+TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a URL path, not a secret
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from hooks.salesforce import SalesforceContactsHook
 
 FINAL_STATES = {"JobComplete", "Failed", "Aborted"}
@@ -99,8 +100,9 @@ class BulkQueryReader:
             params: dict[str, Any] = {"maxRecords": self.max_records}
             if locator:
                 params["locator"] = locator
-            response = self.hook.request("GET", f"jobs/query/{job_id}/results", params=params,
-                                         headers={"Accept": "text/csv"})
+            response = self.hook.request(
+                "GET", f"jobs/query/{job_id}/results", params=params, headers={"Accept": "text/csv"}
+            )
             self.pages += 1
             yield from self._records(response.content.decode("utf-8"))
             locator = response.headers.get("Sforce-Locator")
@@ -122,7 +124,9 @@ class BulkQueryReader:
                     f"{info.get('errorMessage') or 'no message'}"
                 )
             if time.monotonic() > deadline:
-                raise BulkQueryError(f"Bulk API 2.0 query job {job_id} not complete after {self.job_timeout:.0f}s")
+                raise BulkQueryError(
+                    f"Bulk API 2.0 query job {job_id} not complete after {self.job_timeout:.0f}s"
+                )
             time.sleep(delay)
             delay = min(self.max_poll_interval, delay * 2)
 

@@ -24,8 +24,15 @@ class StateDbError(ValueError):
     """The state DB connection is not usable as configured."""
 
 
-def url_from_connection(conn_type: str | None, host: str | None, port: int | None, login: str | None,
-                        password: str | None, schema: str | None, extra: dict[str, Any]) -> str:
+def url_from_connection(
+    conn_type: str | None,
+    host: str | None,
+    port: int | None,
+    login: str | None,
+    password: str | None,
+    schema: str | None,
+    extra: dict[str, Any],
+) -> str:
     """Build a SQLAlchemy URL from connection fields (pure, so it is testable without Airflow)."""
     from sqlalchemy.engine import URL
 
@@ -35,7 +42,9 @@ def url_from_connection(conn_type: str | None, host: str | None, port: int | Non
     kind = (conn_type or "").lower()
     if kind == "sqlite":
         if not host:
-            raise StateDbError("The state DB connection (type sqlite) needs the database file path in 'host'.")
+            raise StateDbError(
+                "The state DB connection (type sqlite) needs the database file path in 'host'."
+            )
         if host == ":memory:":
             raise StateDbError("The state DB cannot be ':memory:': tasks run in separate processes.")
         return URL.create("sqlite", database=str(Path(host).expanduser().resolve())).render_as_string(
@@ -114,5 +123,8 @@ class StateDbHook(BaseHook):
             return False, f"cannot reach the state DB ({type(err).__name__}: {str(err)[:200]})"
         head = head_revision()
         if revision != head:
-            return False, f"state DB reachable but at schema {revision or 'empty'}, code expects {head}: run migrations"
+            return (
+                False,
+                f"state DB reachable but at schema {revision or 'empty'}, code expects {head}: run migrations",
+            )
         return True, f"state DB reachable ({self.engine.dialect.name}), schema at {revision}"

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from sandbox.salesforce import ids, timefmt
 from sandbox.salesforce.errors import SalesforceError
 from sandbox.salesforce.schema import SObject, lookup
-from sandbox.salesforce.store import UI_USER_ID, loader, full_name
+from sandbox.salesforce.store import UI_USER_ID, full_name, loader
 
 if TYPE_CHECKING:
     from sandbox.salesforce.app import StandIn
@@ -30,7 +30,9 @@ MAX_IDS_RETURNED = 50_000
 
 
 def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")).encode(), status_code=status, media_type="application/json")
+    return Response(
+        json.dumps(body, separators=(",", ":")).encode(), status_code=status, media_type="application/json"
+    )
 
 
 def _bad(message: str) -> SalesforceError:
@@ -172,7 +174,9 @@ def build_admin_router(standin: StandIn) -> APIRouter:
         values.setdefault("SystemModstamp", max(stamp, values["LastModifiedDate"]))
         values.setdefault("LastModifiedById", ids.to18(str(body.get("by") or UI_USER_ID)))
         if sobject.name in ("Contact", "Lead"):
-            values["Name"] = full_name(values.get("FirstName", row["FirstName"]), values.get("LastName", row["LastName"]))
+            values["Name"] = full_name(
+                values.get("FirstName", row["FirstName"]), values.get("LastName", row["LastName"])
+            )
         standin.store.update_row(sobject, row["Id"], values)
         return _json({"id": row["Id"], "SystemModstamp": values["SystemModstamp"]})
 
@@ -207,7 +211,9 @@ def build_admin_router(standin: StandIn) -> APIRouter:
         for row in losers:
             standin.store.soft_delete(sobject, row["Id"], stamp, master_id=master["Id"])
         standin.store.update_row(
-            sobject, master["Id"], {"LastModifiedDate": stamp, "SystemModstamp": stamp, "LastModifiedById": UI_USER_ID}
+            sobject,
+            master["Id"],
+            {"LastModifiedDate": stamp, "SystemModstamp": stamp, "LastModifiedById": UI_USER_ID},
         )
         return _json({"master_id": master["Id"], "merged": [row["Id"] for row in losers], "at": stamp})
 
@@ -248,7 +254,9 @@ def build_admin_router(standin: StandIn) -> APIRouter:
         """``{"used"?, "limit"?}`` — set the rolling usage counter and/or the daily allocation."""
         body = await _body(request)
         used, limit = body.get("used"), body.get("limit")
-        standin.usage.set(used=int(used) if used is not None else None, limit=int(limit) if limit is not None else None)
+        standin.usage.set(
+            used=int(used) if used is not None else None, limit=int(limit) if limit is not None else None
+        )
         return _json({"api_usage": standin.usage.used, "api_limit": standin.usage.limit})
 
     @router.post("/locks")

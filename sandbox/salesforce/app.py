@@ -164,18 +164,25 @@ class StandIn:
             raise RecordError("ENTITY_IS_DELETED", "entity is deleted", http=404)
         return row
 
-    def prepare_update(self, sobject: SObject, record_id: str, body: dict[str, Any], session: Session) -> tuple[str, dict[str, Any]]:
+    def prepare_update(
+        self, sobject: SObject, record_id: str, body: dict[str, Any], session: Session
+    ) -> tuple[str, dict[str, Any]]:
         """Validate one update; returns ``(id, stored values incl. audit fields)`` or raises ``RecordError``."""
         row = self.live_row(sobject, record_id)
         values = validate_write(sobject, body, creating=False)
         if self.locks.hit(row["Id"]):
             raise RecordError(
-                "UNABLE_TO_LOCK_ROW", f"unable to obtain exclusive access to this record or 1 records: {row['Id']}"
+                "UNABLE_TO_LOCK_ROW",
+                f"unable to obtain exclusive access to this record or 1 records: {row['Id']}",
             )
         stamp = timefmt.fmt(timefmt.now())
-        values.update({"LastModifiedDate": stamp, "SystemModstamp": stamp, "LastModifiedById": session.user_id})
+        values.update(
+            {"LastModifiedDate": stamp, "SystemModstamp": stamp, "LastModifiedById": session.user_id}
+        )
         if sobject.name in ("Contact", "Lead") and ("FirstName" in values or "LastName" in values):
-            values["Name"] = full_name(values.get("FirstName", row["FirstName"]), values.get("LastName", row["LastName"]))
+            values["Name"] = full_name(
+                values.get("FirstName", row["FirstName"]), values.get("LastName", row["LastName"])
+            )
         return row["Id"], values
 
 
@@ -184,7 +191,9 @@ async def _json_body(request: Request) -> Any:
     try:
         return json.loads(raw or b"null")
     except ValueError as exc:
-        raise SalesforceError(400, "JSON_PARSER_ERROR", f"Unexpected character in the request body: {exc}") from exc
+        raise SalesforceError(
+            400, "JSON_PARSER_ERROR", f"Unexpected character in the request body: {exc}"
+        ) from exc
 
 
 def create_app(config: Config) -> FastAPI:
@@ -205,7 +214,9 @@ def create_app(config: Config) -> FastAPI:
 
     @app.exception_handler(SalesforceError)
     async def salesforce_error(request: Request, exc: SalesforceError) -> Response:
-        headers = {"Sforce-Limit-Info": standin.usage.header()} if "/services/data/v" in request.url.path else {}
+        headers = (
+            {"Sforce-Limit-Info": standin.usage.header()} if "/services/data/v" in request.url.path else {}
+        )
         return Response(dumps(exc.body()), status_code=exc.status, media_type=JSON_TYPE, headers=headers)
 
     @app.exception_handler(RecordError)
@@ -232,7 +243,9 @@ def create_app(config: Config) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        return await salesforce_error(request, SalesforceError(400, "INVALID_REQUEST", str(exc.errors())[:500]))
+        return await salesforce_error(
+            request, SalesforceError(400, "INVALID_REQUEST", str(exc.errors())[:500])
+        )
 
     # --- OAuth ---------------------------------------------------------------------------------------
     @app.post("/services/oauth2/token")
@@ -252,7 +265,13 @@ def create_app(config: Config) -> FastAPI:
         out = []
         number = max(standin.config.min_version, 31.0)
         while number <= standin.config.max_version + 1e-9:
-            out.append({"label": _release_label(number), "url": f"/services/data/v{number:.1f}", "version": f"{number:.1f}"})
+            out.append(
+                {
+                    "label": _release_label(number),
+                    "url": f"/services/data/v{number:.1f}",
+                    "version": f"{number:.1f}",
+                }
+            )
             number += 1
         return Response(dumps(out), media_type=JSON_TYPE)
 
@@ -290,7 +309,9 @@ def create_app(config: Config) -> FastAPI:
             {
                 "encoding": "UTF-8",
                 "maxBatchSize": 200,
-                "sobjects": [obj.global_entry(bare) for obj in sorted(SOBJECTS.values(), key=lambda o: o.name)],
+                "sobjects": [
+                    obj.global_entry(bare) for obj in sorted(SOBJECTS.values(), key=lambda o: o.name)
+                ],
             }
         )
 
@@ -322,7 +343,9 @@ def create_app(config: Config) -> FastAPI:
         await standin.gate(request, "get_updated", version)
         sobject = standin.sobject(name)
         start, end = _replication_window(request, days_back=30)
-        return standin.respond({"ids": standin.store.updated_between(sobject, start, end), "latestDateCovered": end})
+        return standin.respond(
+            {"ids": standin.store.updated_between(sobject, start, end), "latestDateCovered": end}
+        )
 
     @app.get("/services/data/{version}/sobjects/{name}")
     @app.get("/services/data/{version}/sobjects/{name}/")
@@ -394,7 +417,8 @@ def create_app(config: Config) -> FastAPI:
         row = standin.live_row(sobject, record_id)
         if standin.locks.hit(row["Id"]):
             raise RecordError(
-                "UNABLE_TO_LOCK_ROW", f"unable to obtain exclusive access to this record or 1 records: {row['Id']}"
+                "UNABLE_TO_LOCK_ROW",
+                f"unable to obtain exclusive access to this record or 1 records: {row['Id']}",
             )
         standin.store.soft_delete(sobject, row["Id"], timefmt.fmt(timefmt.now()))
         return standin.respond(None, status=204)
@@ -414,7 +438,9 @@ def create_app(config: Config) -> FastAPI:
         records = body["records"]
         if len(records) > MAX_COLLECTION:
             raise SalesforceError(
-                400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call"
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "record limit reached. cannot submit more than 200 records into this call",
             )
         all_or_none = bool(body.get("allOrNone", False))
         return standin.respond(_collection_update(standin, session, records, all_or_none))
@@ -466,7 +492,9 @@ def _collection_update(
             "fields": [],
         }
         return [
-            result if not result["success"] else {"id": result["id"], "success": False, "errors": [rolled_back]}
+            result
+            if not result["success"]
+            else {"id": result["id"], "success": False, "errors": [rolled_back]}
             for result in results
         ]
     by_object: dict[str, list[tuple[str, dict[str, Any]]]] = {}
@@ -507,7 +535,9 @@ def _replication_window(request: Request, *, days_back: int) -> tuple[str, str]:
         values.append(parsed.replace(second=0, microsecond=0))
     start, end = values
     if end < start:
-        raise SalesforceError(400, "INVALID_REPLICATION_DATE", "endDate must chronologically follow the startDate")
+        raise SalesforceError(
+            400, "INVALID_REPLICATION_DATE", "endDate must chronologically follow the startDate"
+        )
     if start < dt.datetime.now(dt.UTC) - dt.timedelta(days=days_back):
         raise SalesforceError(
             400, "INVALID_REPLICATION_DATE", f"startDate cannot be more than {days_back} days ago"

@@ -112,7 +112,9 @@ class Sessions:
         issued_at = str(int(time.time() * 1000))
         identity = f"https://login.salesforce.com/id/{ORG_ID}/{session.user_id}"
         signature = base64.b64encode(
-            hmac.new(self.config.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256).digest()
+            hmac.new(
+                self.config.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256
+            ).digest()
         ).decode()
         return {
             "access_token": session.token,

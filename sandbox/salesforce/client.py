@@ -106,19 +106,32 @@ class SalesforceAdmin:
         """Load a JSONL or CSV file that lies on the server's disk; returns the number loaded."""
         return int(self._call("POST", "load", {"object": sobject, "path": path})["loaded"])
 
-    def edit(self, record_id: str, fields: dict[str, Any], *, at: str | None = None, sobject: str = "Contact",
-             by: str | None = None) -> str:
+    def edit(
+        self,
+        record_id: str,
+        fields: dict[str, Any],
+        *,
+        at: str | None = None,
+        sobject: str = "Contact",
+        by: str | None = None,
+    ) -> str:
         """Edit as a UI user would; returns the new SystemModstamp."""
         body = {"object": sobject, "id": record_id, "fields": fields, "at": at, "by": by}
         return self._call("POST", "edit", body)["SystemModstamp"]
 
     def delete(self, *record_ids: str, sobject: str = "Contact", at: str | None = None) -> str:
         """Soft-delete records (recycle bin); returns the deletedDate."""
-        return self._call("POST", "delete", {"object": sobject, "ids": list(record_ids), "at": at})["deletedDate"]
+        return self._call("POST", "delete", {"object": sobject, "ids": list(record_ids), "at": at})[
+            "deletedDate"
+        ]
 
-    def merge(self, master_id: str, *loser_ids: str, sobject: str = "Contact", at: str | None = None) -> dict[str, Any]:
+    def merge(
+        self, master_id: str, *loser_ids: str, sobject: str = "Contact", at: str | None = None
+    ) -> dict[str, Any]:
         return self._call(
-            "POST", "merge", {"object": sobject, "master_id": master_id, "loser_ids": list(loser_ids), "at": at}
+            "POST",
+            "merge",
+            {"object": sobject, "master_id": master_id, "loser_ids": list(loser_ids), "at": at},
         )
 
     def record(self, record_id: str, sobject: str = "Contact") -> dict[str, Any]:
@@ -129,8 +142,14 @@ class SalesforceAdmin:
         """``{"calls": {endpoint: n}, "statuses": {...}, "total", "api_usage", "api_limit"}``."""
         return self._call("GET", "counters")
 
-    def set_faults(self, *, latency_ms: float | None = None, error_rate: float | None = None,
-                   burst: int | None = None, seed: int | None = None) -> dict[str, Any]:
+    def set_faults(
+        self,
+        *,
+        latency_ms: float | None = None,
+        error_rate: float | None = None,
+        burst: int | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
         body = {"latency_ms": latency_ms, "error_rate": error_rate, "burst": burst, "seed": seed}
         return self._call("POST", "faults", body)
 

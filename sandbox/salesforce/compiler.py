@@ -195,7 +195,10 @@ class _Compiler:
         target = self.field(ref)
         if not target.filterable or not target.stored:
             raise SoqlError(
-                self.query.text, ref.pos, f"field '{target.name}' can not be filtered in a query call", "INVALID_FIELD"
+                self.query.text,
+                ref.pos,
+                f"field '{target.name}' can not be filtered in a query call",
+                "INVALID_FIELD",
             )
         return target, f'"{target.name}"'
 
@@ -317,7 +320,10 @@ def compile_query(query: Query, *, include_deleted: bool, today: dt.date | None 
         target = compiler.field(item.field)
         if not target.sortable or not target.stored:
             raise SoqlError(
-                query.text, item.field.pos, f"field '{target.name}' can not be sorted in a query call", "INVALID_FIELD"
+                query.text,
+                item.field.pos,
+                f"field '{target.name}' can not be sorted in a query call",
+                "INVALID_FIELD",
             )
         nulls_last = item.nulls_last if item.nulls_last is not None else item.descending
         direction = "DESC" if item.descending else "ASC"

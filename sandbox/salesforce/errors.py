@@ -25,7 +25,9 @@ class SalesforceError(Exception):
 class RecordError(Exception):
     """A per-record failure (collections use ``statusCode``; single-record calls turn it into a REST error)."""
 
-    def __init__(self, status_code: str, message: str, fields: list[str] | None = None, http: int = 400) -> None:
+    def __init__(
+        self, status_code: str, message: str, fields: list[str] | None = None, http: int = 400
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = message

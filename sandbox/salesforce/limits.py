@@ -118,7 +118,11 @@ class Counters:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"calls": dict(self.calls), "statuses": dict(self.statuses), "total": sum(self.calls.values())}
+            return {
+                "calls": dict(self.calls),
+                "statuses": dict(self.statuses),
+                "total": sum(self.calls.values()),
+            }
 
 
 class Locks:

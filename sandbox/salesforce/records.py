@@ -82,24 +82,32 @@ def _convert(sobject: SObject, fld: Field, value: Any) -> Any:
     """Check one incoming value and return its stored form."""
     if value is None or value == "":
         if not fld.nillable and fld.type != "boolean":
-            raise RecordError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{fld.name}]", [fld.name])
+            raise RecordError(
+                "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{fld.name}]", [fld.name]
+            )
         return 0 if fld.type == "boolean" else None
     if fld.type == "boolean":
         if not isinstance(value, bool):
             raise RecordError(
-                "JSON_PARSER_ERROR", f"Cannot deserialize instance of boolean from VALUE_STRING value {value}", []
+                "JSON_PARSER_ERROR",
+                f"Cannot deserialize instance of boolean from VALUE_STRING value {value}",
+                [],
             )
         return int(value)
     if fld.type in ("int", "double", "currency"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RecordError("JSON_PARSER_ERROR", f"Cannot deserialize instance of {fld.type} from {value!r}", [])
+            raise RecordError(
+                "JSON_PARSER_ERROR", f"Cannot deserialize instance of {fld.type} from {value!r}", []
+            )
         return int(value) if fld.type == "int" else float(value)
     if fld.type == "datetime":
         try:
             return timefmt.canonical(str(value))
         except ValueError as exc:
             raise RecordError(
-                "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{fld.label}: value not of required type: {value}", [fld.name]
+                "INVALID_TYPE_ON_FIELD_IN_RECORD",
+                f"{fld.label}: value not of required type: {value}",
+                [fld.name],
             ) from exc
     if fld.type == "date":
         import datetime as dt
@@ -108,15 +116,21 @@ def _convert(sobject: SObject, fld: Field, value: Any) -> Any:
             return dt.date.fromisoformat(str(value)).isoformat()
         except ValueError as exc:
             raise RecordError(
-                "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{fld.label}: value not of required type: {value}", [fld.name]
+                "INVALID_TYPE_ON_FIELD_IN_RECORD",
+                f"{fld.label}: value not of required type: {value}",
+                [fld.name],
             ) from exc
     if isinstance(value, dict | list):
-        raise RecordError("JSON_PARSER_ERROR", f"Cannot deserialize instance of string from {type(value).__name__}", [])
+        raise RecordError(
+            "JSON_PARSER_ERROR", f"Cannot deserialize instance of string from {type(value).__name__}", []
+        )
     text = str(value)
     if fld.type == "reference":
         normal = ids.to18(text)
         if normal is None:
-            raise RecordError("MALFORMED_ID", f"{_label(fld)}: id value of incorrect type: {text}", [fld.name])
+            raise RecordError(
+                "MALFORMED_ID", f"{_label(fld)}: id value of incorrect type: {text}", [fld.name]
+            )
         if not any(ids.has_prefix(normal, target) for target in fld.reference_to):
             raise RecordError(
                 "FIELD_INTEGRITY_EXCEPTION", f"{_label(fld)}: id value of incorrect type: {text}", [fld.name]
@@ -124,7 +138,9 @@ def _convert(sobject: SObject, fld: Field, value: Any) -> Any:
         return normal
     if fld.length and len(text) > fld.length:
         raise RecordError(
-            "STRING_TOO_LONG", f"{fld.label}: data value too large: {text} (max length={fld.length})", [fld.name]
+            "STRING_TOO_LONG",
+            f"{fld.label}: data value too large: {text} (max length={fld.length})",
+            [fld.name],
         )
     if fld.type == "email" and not _EMAIL_RE.match(text):
         raise RecordError("INVALID_EMAIL_ADDRESS", f"{fld.label}: invalid email address: {text}", [fld.name])
@@ -137,7 +153,8 @@ def _convert(sobject: SObject, fld: Field, value: Any) -> Any:
                 [fld.name],
             )
         raise RecordError(
-            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f"{fld.label}: bad value for restricted picklist field: {text}",
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"{fld.label}: bad value for restricted picklist field: {text}",
             [fld.name],
         )
     return text
@@ -155,7 +172,9 @@ def validate_write(sobject: SObject, body: dict[str, Any], *, creating: bool) ->
     for key, value in body.items():
         fld = sobject.get(key)
         if fld is None:
-            raise RecordError("INVALID_FIELD", f"No such column '{key}' on sobject of type {sobject.name}", [])
+            raise RecordError(
+                "INVALID_FIELD", f"No such column '{key}' on sobject of type {sobject.name}", []
+            )
         allowed = fld.createable if creating else fld.updateable
         if not allowed:
             locked.append(fld.name)
@@ -174,5 +193,7 @@ def validate_write(sobject: SObject, body: dict[str, Any], *, creating: bool) ->
     if creating:
         missing = [name for name in sobject.required if values.get(name) is None]
         if missing:
-            raise RecordError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+            raise RecordError(
+                "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+            )
     return values

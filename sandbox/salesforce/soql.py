@@ -22,8 +22,26 @@ TokenKind = TypingLiteral["ident", "string", "number", "datetime", "date", "op",
 
 KEYWORDS = frozenset(
     {
-        "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "NULL", "TRUE", "FALSE", "ORDER", "BY",
-        "ASC", "DESC", "NULLS", "FIRST", "LAST", "LIMIT", "OFFSET",
+        "SELECT",
+        "FROM",
+        "WHERE",
+        "AND",
+        "OR",
+        "NOT",
+        "IN",
+        "LIKE",
+        "NULL",
+        "TRUE",
+        "FALSE",
+        "ORDER",
+        "BY",
+        "ASC",
+        "DESC",
+        "NULLS",
+        "FIRST",
+        "LAST",
+        "LIMIT",
+        "OFFSET",
     }
 )
 UNSUPPORTED_KEYWORDS = frozenset(
@@ -108,15 +126,16 @@ def _read_string(query: str, start: int) -> Token:
                 pattern.append("\\\\" if decoded == "\\" else decoded)
             else:
                 raise SoqlError(
-                    query, index,
-                    f"Invalid string literal '{query[start:index + 2]}'. Illegal escape sequence '\\{escaped}'",
+                    query,
+                    index,
+                    f"Invalid string literal '{query[start : index + 2]}'. Illegal escape sequence '\\{escaped}'",
                 )
             index += 2
             continue
         value.append(char)
         pattern.append(char)
         index += 1
-    raise SoqlError(query, start, "line 1:%d mismatched character '<EOF>' expecting '''" % start)
+    raise SoqlError(query, start, f"line 1:{start} mismatched character '<EOF>' expecting '''")
 
 
 def tokenize(query: str) -> list[Token]:
@@ -279,13 +298,17 @@ class _Parser:
             self.advance()
             self.expect_punct("(")
             if not self.at_punct(")"):
-                raise self.error(message="unexpected token: COUNT(field) aggregates are not supported by the stand-in")
+                raise self.error(
+                    message="unexpected token: COUNT(field) aggregates are not supported by the stand-in"
+                )
             self.expect_punct(")")
             count = True
         else:
             while True:
                 if self.at_punct("("):
-                    raise self.error(message="unexpected token: '(' (sub-queries are not supported by the stand-in)")
+                    raise self.error(
+                        message="unexpected token: '(' (sub-queries are not supported by the stand-in)"
+                    )
                 fields.append(self.field_ref())
                 if self.at_punct(","):
                     self.advance()
@@ -313,7 +336,10 @@ class _Parser:
             query.offset = self.integer()
             if query.offset > 2000:
                 raise SoqlError(
-                    self.query, offset_token.pos, "Maximum SOQL offset allowed is 2000", "NUMBER_OUTSIDE_VALID_RANGE"
+                    self.query,
+                    offset_token.pos,
+                    "Maximum SOQL offset allowed is 2000",
+                    "NUMBER_OUTSIDE_VALID_RANGE",
                 )
         if self.current.kind != "eof":
             raise self.error()

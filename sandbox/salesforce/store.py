@@ -98,8 +98,12 @@ class Store:
                 "CREATE TABLE IF NOT EXISTS deletions (sobject TEXT NOT NULL, id TEXT NOT NULL, "
                 "deleted_date TEXT NOT NULL, PRIMARY KEY (sobject, id))"
             )
-            self.conn.execute("CREATE INDEX IF NOT EXISTS deletions_date ON deletions (sobject, deleted_date)")
-            self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+            self.conn.execute(
+                "CREATE INDEX IF NOT EXISTS deletions_date ON deletions (sobject, deleted_date)"
+            )
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+            )
             row = self.conn.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()
             self._sequence = int(row[0]) if row else 1000
 
@@ -212,7 +216,7 @@ class Store:
         names = [f.name for f in sobject.stored_fields]
         with self.lock:
             row = self.conn.execute(
-                f"SELECT {', '.join(chr(34) + n + chr(34) for n in names)} FROM {sobject.table} WHERE \"Id\" = ?",
+                f'SELECT {", ".join(chr(34) + n + chr(34) for n in names)} FROM {sobject.table} WHERE "Id" = ?',
                 (record_id,),
             ).fetchone()
         return dict(zip(names, row, strict=True)) if row else None
@@ -325,7 +329,9 @@ class Store:
         for locator in [k for k, c in self.cursors.items() if c.last_used < limit]:
             del self.cursors[locator]
 
-    def fetch_rows(self, sobject: SObject, columns: list[str], rowids: Iterable[int]) -> list[tuple[Any, ...]]:
+    def fetch_rows(
+        self, sobject: SObject, columns: list[str], rowids: Iterable[int]
+    ) -> list[tuple[Any, ...]]:
         """Rows (``columns`` of them) for ``rowids``, in the order of ``rowids``; vanished rows are skipped."""
         wanted = list(rowids)
         if not wanted:

@@ -11,7 +11,8 @@ import re
 
 CANONICAL_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
 _ISO_RE = re.compile(
-    r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d\d:?\d\d)?$", re.IGNORECASE
+    r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d\d:?\d\d)?$",
+    re.IGNORECASE,
 )
 
 
@@ -48,7 +49,13 @@ def parse(text: str, *, assume_utc: bool = True) -> dt.datetime:
         sign = -1 if digits[0] == "-" else 1
         offset = sign * dt.timedelta(hours=int(digits[1:3]), minutes=int(digits[3:5]))
     value = dt.datetime(
-        int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micros,
+        int(year),
+        int(month),
+        int(day),
+        int(hour),
+        int(minute),
+        int(second or 0),
+        micros,
         tzinfo=dt.timezone(offset),
     )
     return value.astimezone(dt.UTC)

@@ -50,8 +50,12 @@ def test_nothing_heavy_at_parse_time(path):
         "if m in sys.modules]; print(','.join(heavy))"
     )
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True,
-        cwd=PROJECT_DIR, env={**__import__("os").environ, "PYTHONPATH": f"{PROJECT_DIR}/plugins:{PROJECT_DIR}/dags"},
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT_DIR,
+        env={**__import__("os").environ, "PYTHONPATH": f"{PROJECT_DIR}/plugins:{PROJECT_DIR}/dags"},
     )
     assert result.stdout.strip() == "", f"{path.name} imports at parse time: {result.stdout.strip()}"
 

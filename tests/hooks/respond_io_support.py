@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import tenacity
 from airflow.sdk import Connection
-
 from hooks.respond_io import RespondIoHook
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tests.fixtures.respond_io_standin import RespondIoStandin
 
 CONN_ID = "respond_io_test"

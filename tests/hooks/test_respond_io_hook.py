@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import pytest
-import requests
-
 from hooks.respond_io import RespondIoHook, contact_identifier
 from hooks.respond_io_errors import RespondIoAuthError
+
 from tests.hooks.respond_io_support import respond_io_hook
+
+if TYPE_CHECKING:
+    import requests
 
 pytestmark = pytest.mark.integration
 
@@ -293,6 +296,8 @@ def test_ensure_tag_and_custom_field_are_idempotent(respond_io):
 def test_hook_identity_and_no_io_in_constructor():
     hook = RespondIoHook("does_not_exist")  # would fail if the constructor looked the connection up
     assert (RespondIoHook.conn_type, RespondIoHook.conn_name_attr, RespondIoHook.default_conn_name) == (
-        "http", "respond_io_conn_id", "respond_io_default"
+        "http",
+        "respond_io_conn_id",
+        "respond_io_default",
     )
     assert hook.respond_io_conn_id == "does_not_exist"

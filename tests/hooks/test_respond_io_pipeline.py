@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
 from hooks.respond_io import contact_identifier
 from hooks.respond_io_errors import RespondIoAuthError
 from hooks.respond_io_pipeline import ContactInput, ContactPipeline
+
 from tests.hooks.respond_io_support import respond_io_hook
 
 pytestmark = pytest.mark.integration

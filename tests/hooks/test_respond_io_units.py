@@ -8,8 +8,6 @@ import re
 import pytest
 import requests
 from airflow.sdk import Connection
-from starlette.routing import Route
-
 from hooks.respond_io import BearerAuth, settings_from_connection
 from hooks.respond_io_errors import (
     RespondIoAuthError,
@@ -25,6 +23,7 @@ from hooks.respond_io_errors import (
 from hooks.respond_io_identifiers import contact_identifier, parse_identifier
 from hooks.respond_io_limits import InProcessRateLimiter, endpoint_key, parse_rate_headers
 from hooks.respond_io_pagination import CursorPaginator
+from starlette.routing import Route
 
 
 def _response(status: int, body: object = None, headers: dict[str, str] | None = None) -> requests.Response:
@@ -72,8 +71,10 @@ def test_classify_response(status, recent, expected):
 def test_classify_429_carries_retry_after_and_400_the_field_errors():
     limited = classify_response(_response(429, {"code": 429, "message": "Too many"}, {"Retry-After": "2"}))
     invalid = classify_response(
-        _response(400, {"code": 400, "message": "Validation error.",
-                         "errors": [{"field": "phone", "message": "bad"}]})  # fmt: skip
+        _response(
+            400,
+            {"code": 400, "message": "Validation error.", "errors": [{"field": "phone", "message": "bad"}]},
+        )  # fmt: skip
     )
     garbage = classify_response(_response(502, None))
     assert isinstance(limited, RespondIoRateLimited) and limited.retry_after == 2.0

@@ -35,7 +35,9 @@ def calls(salesforce, needle: str) -> int:
 def test_window_is_half_open_at_both_boundaries(salesforce, sf_hook):
     ms = timedelta(milliseconds=1)
     times = {"before": T0 - ms, "start": T0, "middle": T0 + timedelta(minutes=30), "last": T1 - ms, "end": T1}
-    ids = salesforce.load_contacts([contact(i, t, LastName=name) for i, (name, t) in enumerate(times.items())])
+    ids = salesforce.load_contacts(
+        [contact(i, t, LastName=name) for i, (name, t) in enumerate(times.items())]
+    )
     assert len(ids) == 5
 
     records = list(sf_hook().stream_window(T0, T1))
@@ -87,8 +89,20 @@ def test_bulk_path_returns_exactly_what_rest_returns(salesforce, sf_hook):
     from sandbox.demo_data import generate_contacts
 
     salesforce.load_contacts(list(generate_contacts(400, seed=7, start=T0, end=T1)))
-    fields = ["Id", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "MailingCountry",
-              "MailingCountryCode", "CreatedDate", "CreatedById", "SystemModstamp", "IsDeleted"]
+    fields = [
+        "Id",
+        "FirstName",
+        "LastName",
+        "Email",
+        "Phone",
+        "MobilePhone",
+        "MailingCountry",
+        "MailingCountryCode",
+        "CreatedDate",
+        "CreatedById",
+        "SystemModstamp",
+        "IsDeleted",
+    ]
     rest_hook, bulk_hook = sf_hook(), sf_hook()
 
     rest = list(rest_hook.stream_window(T0, T1, fields=fields, bulk_threshold=10**9))
@@ -219,11 +233,13 @@ def test_unknown_field_is_reported_clearly(sf_hook):
 
 def test_filter_values_cannot_change_the_query(salesforce, sf_hook):
     evil = "O'Brien \\' OR Name != ''"
-    salesforce.load_contacts([
-        contact(1, T0, LastName=evil),
-        contact(2, T0, LastName="O'Brien"),
-        contact(3, T0, LastName="Smith"),
-    ])
+    salesforce.load_contacts(
+        [
+            contact(1, T0, LastName=evil),
+            contact(2, T0, LastName="O'Brien"),
+            contact(3, T0, LastName="Smith"),
+        ]
+    )
     hook = sf_hook()
 
     assert [r["LastName"] for r in hook.stream_window(T0, T1, filters={"LastName": evil})] == [evil]
@@ -236,14 +252,18 @@ def test_update_fields_reports_one_result_per_record_and_never_raises(salesforce
     ids = salesforce.load_contacts([contact(i, T0) for i in range(3)])
     hook = sf_hook(consumer="writeback")
 
-    results = hook.update_fields([
-        {"Id": ids[0], "Title": "CTO"},
-        {"Id": ids[1], "Email": "not an email"},
-        {"Id": ids[2], "Department": "Sales"},
-    ])
+    results = hook.update_fields(
+        [
+            {"Id": ids[0], "Title": "CTO"},
+            {"Id": ids[1], "Email": "not an email"},
+            {"Id": ids[2], "Department": "Sales"},
+        ]
+    )
 
     assert [(r.id, r.success, r.error_code) for r in results] == [
-        (ids[0], True, None), (ids[1], False, "INVALID_EMAIL_ADDRESS"), (ids[2], True, None),
+        (ids[0], True, None),
+        (ids[1], False, "INVALID_EMAIL_ADDRESS"),
+        (ids[2], True, None),
     ]
     assert salesforce.record(ids[0])["Title"] == "CTO"
     assert salesforce.record(ids[2])["Department"] == "Sales"
@@ -262,8 +282,10 @@ def test_update_fields_chunks_by_200(salesforce, sf_hook):
 
 
 def test_jwt_bearer_login_with_a_private_key(salesforce, sf_hook):
-    hook = sf_hook(login=salesforce.username,
-                   extra={"consumer_secret": None, "private_key_file_path": str(salesforce.jwt_key_file)})
+    hook = sf_hook(
+        login=salesforce.username,
+        extra={"consumer_secret": None, "private_key_file_path": str(salesforce.jwt_key_file)},
+    )
 
     ok, message = hook.test_connection()
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from unittest import mock
 
 import pytest
-from sqlalchemy import inspect, insert, select, text
+from sqlalchemy import insert, inspect, select, text
 
 from contact_sync.state import current_revision, head_revision, make_engine, migrate
 from contact_sync.state.schema import sync_runs
@@ -29,8 +29,12 @@ def test_sync_run_round_trip_keeps_json_and_timezone(state_engine):
     with state_engine.begin() as connection:
         connection.execute(
             insert(sync_runs).values(
-                dag_id="d", run_id="r1", workspace="default", status="success",
-                counts={"created": 3, "rejected": 1}, started_at=started,
+                dag_id="d",
+                run_id="r1",
+                workspace="default",
+                status="success",
+                counts={"created": 3, "rejected": 1},
+                started_at=started,
             )
         )
     with state_engine.connect() as connection:
@@ -42,8 +46,14 @@ def test_sync_run_round_trip_keeps_json_and_timezone(state_engine):
 def test_duplicate_run_rows_are_refused(state_engine):
     from sqlalchemy.exc import IntegrityError
 
-    values = dict(dag_id="d", run_id="r1", workspace="w", status="running", counts={},
-                  started_at=datetime(2026, 11, 1, tzinfo=UTC))
+    values = dict(
+        dag_id="d",
+        run_id="r1",
+        workspace="w",
+        status="running",
+        counts={},
+        started_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
     with state_engine.begin() as connection:
         connection.execute(insert(sync_runs).values(**values))
     with pytest.raises(IntegrityError), state_engine.begin() as connection:
@@ -69,8 +79,12 @@ def test_sqlite_concurrent_writers_wait_instead_of_failing(tmp_path):
                 with engine.begin() as connection:
                     connection.execute(
                         insert(sync_runs).values(
-                            dag_id="d", run_id=f"{worker}-{i}", workspace="w", status="success",
-                            counts={}, started_at=datetime(2026, 11, 1, tzinfo=UTC),
+                            dag_id="d",
+                            run_id=f"{worker}-{i}",
+                            workspace="w",
+                            status="success",
+                            counts={},
+                            started_at=datetime(2026, 11, 1, tzinfo=UTC),
                         )
                     )
         except BaseException as err:  # noqa: BLE001
@@ -93,11 +107,24 @@ def test_sqlite_concurrent_writers_wait_instead_of_failing(tmp_path):
     [
         ({"conn_type": "sqlite", "host": "/data/state.db"}, "sqlite:////data/state.db"),
         (
-            {"conn_type": "postgres", "host": "db", "port": 5433, "login": "u", "password": "p@ss", "schema": "cs"},
+            {
+                "conn_type": "postgres",
+                "host": "db",
+                "port": 5433,
+                "login": "u",
+                "password": "p@ss",
+                "schema": "cs",
+            },
             "postgresql+psycopg2://u:p%40ss@db:5433/cs",
         ),
-        ({"conn_type": "postgres", "host": "db", "extra": json.dumps({"sqlalchemy_url": "postgresql://x/y"})},
-         "postgresql://x/y"),
+        (
+            {
+                "conn_type": "postgres",
+                "host": "db",
+                "extra": json.dumps({"sqlalchemy_url": "postgresql://x/y"}),
+            },
+            "postgresql://x/y",
+        ),
     ],
 )
 def test_state_db_hook_builds_url_from_connection(conn, expected):
@@ -121,7 +148,9 @@ def test_state_db_hook_names_what_is_wrong(conn, message):
     from airflow.sdk import Connection
     from hooks.state_db import StateDbError, StateDbHook
 
-    with mock.patch.dict("os.environ", AIRFLOW_CONN_CS_STATE=Connection(conn_id="cs_state", **conn).as_json()):
+    with mock.patch.dict(
+        "os.environ", AIRFLOW_CONN_CS_STATE=Connection(conn_id="cs_state", **conn).as_json()
+    ):
         with pytest.raises(StateDbError, match=message):
             _ = StateDbHook(state_db_conn_id="cs_state").sqlalchemy_url
 
@@ -130,7 +159,9 @@ def test_state_db_hook_migrates_and_reports_on_each_backend(state_db_url):
     from airflow.sdk import Connection
     from hooks.state_db import StateDbHook
 
-    conn = Connection(conn_id="cs_state", conn_type="generic", extra=json.dumps({"sqlalchemy_url": state_db_url}))
+    conn = Connection(
+        conn_id="cs_state", conn_type="generic", extra=json.dumps({"sqlalchemy_url": state_db_url})
+    )
     with mock.patch.dict("os.environ", AIRFLOW_CONN_CS_STATE=conn.as_json()):
         hook = StateDbHook(state_db_conn_id="cs_state")
         ok, message = hook.test_connection()

@@ -12,7 +12,9 @@ def sf_time(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
 
 
-def contacts(n: int, *, start: dt.datetime = BASE, step_seconds: float = 1.0, prefix: str = "c") -> list[dict[str, Any]]:
+def contacts(
+    n: int, *, start: dt.datetime = BASE, step_seconds: float = 1.0, prefix: str = "c"
+) -> list[dict[str, Any]]:
     """``n`` contacts created ``step_seconds`` apart from ``start`` (``step_seconds=0``: all at once)."""
     out = []
     for i in range(n):

@@ -23,7 +23,9 @@ def token_post(sf, **form):
 
 def test_client_credentials_in_body_and_basic(salesforce):
     body = token_post(
-        salesforce, grant_type="client_credentials", client_id=salesforce.client_id,
+        salesforce,
+        grant_type="client_credentials",
+        client_id=salesforce.client_id,
         client_secret=salesforce.client_secret,
     )
     assert body.status_code == 200
@@ -32,7 +34,8 @@ def test_client_credentials_in_body_and_basic(salesforce):
     assert token["id"].startswith("https://login.salesforce.com/id/00D")
     assert token["issued_at"].isdigit() and token["signature"]
     basic = salesforce.session().post(
-        salesforce.url + "/services/oauth2/token", data={"grant_type": "client_credentials"},
+        salesforce.url + "/services/oauth2/token",
+        data={"grant_type": "client_credentials"},
         auth=(salesforce.client_id, salesforce.client_secret),
     )
     assert basic.status_code == 200 and basic.json()["access_token"] != token["access_token"]
@@ -41,7 +44,10 @@ def test_client_credentials_in_body_and_basic(salesforce):
 @pytest.mark.parametrize(
     ("form", "error"),
     [
-        ({"grant_type": "client_credentials", "client_id": "nope", "client_secret": "x"}, "invalid_client_id"),
+        (
+            {"grant_type": "client_credentials", "client_id": "nope", "client_secret": "x"},
+            "invalid_client_id",
+        ),
         ({"grant_type": "client_credentials", "client_id": "ID", "client_secret": "wrong"}, "invalid_client"),
         ({"grant_type": "authorization_code"}, "unsupported_grant_type"),
         ({"grant_type": "refresh_token", "client_id": "ID", "refresh_token": "bogus"}, "invalid_grant"),
@@ -56,8 +62,13 @@ def test_token_errors(salesforce, form, error):
 
 def test_refresh_token_grant(salesforce):
     refresh = salesforce.issue_refresh_token()
-    response = token_post(salesforce, grant_type="refresh_token", client_id=salesforce.client_id,
-                          client_secret=salesforce.client_secret, refresh_token=refresh)
+    response = token_post(
+        salesforce,
+        grant_type="refresh_token",
+        client_id=salesforce.client_id,
+        client_secret=salesforce.client_secret,
+        refresh_token=refresh,
+    )
     assert response.status_code == 200
     assert "refresh_token" not in response.json()
     http = salesforce.session()
@@ -67,7 +78,9 @@ def test_refresh_token_grant(salesforce):
 
 def _assertion(sf, key=None, **claims):
     payload = {
-        "iss": sf.client_id, "sub": sf.username, "aud": "https://login.salesforce.com",
+        "iss": sf.client_id,
+        "sub": sf.username,
+        "aud": "https://login.salesforce.com",
         "exp": int(time.time()) + 180,
     }
     payload.update(claims)
@@ -172,11 +185,19 @@ def page_through(http, base, first_url, params=None, headers=None):
 
 
 def test_paging_with_shared_created_date_loses_nothing(salesforce):
-    ids = salesforce.load_contacts(contacts(2600, step_seconds=0) + contacts(400, prefix="z", start=dt.datetime(2026, 10, 2, tzinfo=dt.UTC)))
+    ids = salesforce.load_contacts(
+        contacts(2600, step_seconds=0)
+        + contacts(400, prefix="z", start=dt.datetime(2026, 10, 2, tzinfo=dt.UTC))
+    )
     http = salesforce.authenticated_session()
     query = "SELECT Id, CreatedDate FROM Contact WHERE CreatedDate >= 2026-10-01T00:00:00Z ORDER BY CreatedDate, Id"
-    pages = page_through(http, salesforce.url, salesforce.base_url + "/query", {"q": query},
-                         headers={"Sforce-Query-Options": "batchSize=500"})
+    pages = page_through(
+        http,
+        salesforce.url,
+        salesforce.base_url + "/query",
+        {"q": query},
+        headers={"Sforce-Query-Options": "batchSize=500"},
+    )
     seen = [r["Id"] for page in pages for r in page["records"]]
     assert [len(p["records"]) for p in pages] == [500] * 6
     assert len(seen) == len(set(seen)) == 3000 and set(seen) == set(ids)
@@ -196,13 +217,20 @@ def test_default_page_size_and_ignored_params_on_next_page(salesforce):
     assert set(second["records"][0]) == {"attributes", "Id"}
     bad = http.get(salesforce.base_url + "/query/01gXXXXXXXXXXXXXXX-2000")
     assert bad.status_code == 400 and bad.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
-    clamped = http.get(salesforce.base_url + "/query", params={"q": "SELECT Id FROM Contact"},
-                       headers={"Sforce-Query-Options": "batchSize=10"}).json()
+    clamped = http.get(
+        salesforce.base_url + "/query",
+        params={"q": "SELECT Id FROM Contact"},
+        headers={"Sforce-Query-Options": "batchSize=10"},
+    ).json()
     assert len(clamped["records"]) == 200
 
 
 def test_query_record_shape_and_query_all(salesforce):
-    record = contacts(1)[0] | {"MailingCity": "Kuala Lumpur", "MailingCountryCode": "MY", "Birthdate": "1990-05-05"}
+    record = contacts(1)[0] | {
+        "MailingCity": "Kuala Lumpur",
+        "MailingCountryCode": "MY",
+        "Birthdate": "1990-05-05",
+    }
     (cid,) = salesforce.load_contacts([record])
     (gone,) = salesforce.load_contacts(contacts(1, prefix="gone"))
     salesforce.delete(gone)
@@ -219,7 +247,9 @@ def test_query_record_shape_and_query_all(salesforce):
     assert [r["Id"] for r in every["records"]] == [gone] and every["records"][0]["IsDeleted"] is True
     count = http.get(salesforce.base_url + "/queryAll", params={"q": "SELECT COUNT() FROM Contact"}).json()
     assert count == {"totalSize": 2, "done": True, "records": []}
-    short = http.get(salesforce.base_url + "/query", params={"q": "SELECT Id FROM Contact WHERE Id = '" + cid[:15] + "'"})
+    short = http.get(
+        salesforce.base_url + "/query", params={"q": "SELECT Id FROM Contact WHERE Id = '" + cid[:15] + "'"}
+    )
     assert [r["Id"] for r in short.json()["records"]] == [cid]
 
 
@@ -253,7 +283,10 @@ def test_get_patch_delete_record(salesforce):
     assert patched.status_code == 204 and patched.content == b""
     after = http.get(url, params={"fields": "Email,Name,SystemModstamp,LastModifiedDate"}).json()
     assert after["Email"] == "new@example.com" and after["Name"] == "Ana cLast0"
-    assert after["SystemModstamp"] > before["SystemModstamp"] and after["LastModifiedDate"] == after["SystemModstamp"]
+    assert (
+        after["SystemModstamp"] > before["SystemModstamp"]
+        and after["LastModifiedDate"] == after["SystemModstamp"]
+    )
 
     errors = {
         "INVALID_FIELD": {"Nope": 1},
@@ -268,7 +301,9 @@ def test_get_patch_delete_record(salesforce):
         assert response.status_code == 400, code
         assert response.json()[0]["errorCode"] == code
 
-    missing = http.patch(f"{salesforce.base_url}/sobjects/Contact/003000000000001AAA", json={"Email": "a@b.co"})
+    missing = http.patch(
+        f"{salesforce.base_url}/sobjects/Contact/003000000000001AAA", json={"Email": "a@b.co"}
+    )
     assert missing.status_code == 404 and missing.json()[0]["errorCode"] == "NOT_FOUND"
 
     salesforce.lock(cid, times=1)
@@ -284,7 +319,9 @@ def test_get_patch_delete_record(salesforce):
 
 def test_create_record(salesforce):
     http = salesforce.authenticated_session()
-    created = http.post(salesforce.base_url + "/sobjects/Contact/", json={"LastName": "Lee", "Email": "lee@x.io"})
+    created = http.post(
+        salesforce.base_url + "/sobjects/Contact/", json={"LastName": "Lee", "Email": "lee@x.io"}
+    )
     assert created.status_code == 201 and created.json()["success"] is True
     new_id = created.json()["id"]
     assert new_id.startswith("003") and len(new_id) == 18
@@ -332,17 +369,24 @@ def test_deleted_updated_and_merge(salesforce):
     http = salesforce.authenticated_session()
     start = (now - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
     end = (now + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    deleted = http.get(f"{salesforce.base_url}/sobjects/Contact/deleted/", params={"start": start, "end": end}).json()
+    deleted = http.get(
+        f"{salesforce.base_url}/sobjects/Contact/deleted/", params={"start": start, "end": end}
+    ).json()
     assert sorted(d["id"] for d in deleted["deletedRecords"]) == sorted([loser, other])
     assert all(d["deletedDate"].endswith("+0000") for d in deleted["deletedRecords"])
     loser_row = http.get(
-        salesforce.base_url + "/queryAll", params={"q": f"SELECT Id, IsDeleted, MasterRecordId FROM Contact WHERE Id = '{loser}'"}
+        salesforce.base_url + "/queryAll",
+        params={"q": f"SELECT Id, IsDeleted, MasterRecordId FROM Contact WHERE Id = '{loser}'"},
     ).json()["records"][0]
     assert loser_row["IsDeleted"] is True and loser_row["MasterRecordId"] == master
-    updated = http.get(f"{salesforce.base_url}/sobjects/Contact/updated", params={"start": start, "end": end}).json()
+    updated = http.get(
+        f"{salesforce.base_url}/sobjects/Contact/updated", params={"start": start, "end": end}
+    ).json()
     assert updated["ids"] == [master]  # master's modstamp bumped; deleted records are not "updated"
-    too_old = http.get(f"{salesforce.base_url}/sobjects/Contact/deleted/",
-                       params={"start": "2020-01-01T00:00:00+00:00", "end": end})
+    too_old = http.get(
+        f"{salesforce.base_url}/sobjects/Contact/deleted/",
+        params={"start": "2020-01-01T00:00:00+00:00", "end": end},
+    )
     assert too_old.status_code == 400 and too_old.json()[0]["errorCode"] == "INVALID_REPLICATION_DATE"
 
 
@@ -350,7 +394,9 @@ def test_admin_edit_bumps_modstamp(salesforce):
     (cid,) = salesforce.load_contacts(contacts(1))
     stamp = salesforce.edit(cid, {"Email": "ui@example.com"})
     row = salesforce.record(cid)
-    assert row["Email"] == "ui@example.com" and row["SystemModstamp"] == stamp > "2026-10-01T00:00:00.000+0000"
+    assert (
+        row["Email"] == "ui@example.com" and row["SystemModstamp"] == stamp > "2026-10-01T00:00:00.000+0000"
+    )
     salesforce.edit(cid, {"Title": "x"}, at="2026-10-05T10:00:00Z")
     assert salesforce.record(cid)["SystemModstamp"] == "2026-10-05T10:00:00.000+0000"
 
@@ -363,7 +409,13 @@ def test_bulk_query_job_wire(salesforce):
     salesforce.delete(ids[0])
     http = salesforce.authenticated_session()
     jobs = salesforce.base_url + "/jobs/query"
-    created = http.post(jobs, json={"operation": "queryAll", "query": "SELECT Id, Email, CreatedDate, IsDeleted, Title FROM Contact ORDER BY CreatedDate"})
+    created = http.post(
+        jobs,
+        json={
+            "operation": "queryAll",
+            "query": "SELECT Id, Email, CreatedDate, IsDeleted, Title FROM Contact ORDER BY CreatedDate",
+        },
+    )
     assert created.status_code == 200 and created.json()["state"] == "UploadComplete"
     job_id = created.json()["id"]
     assert job_id.startswith("750")
@@ -373,12 +425,16 @@ def test_bulk_query_job_wire(salesforce):
     lines = first.text.splitlines()
     assert lines[0] == '"Id","Email","CreatedDate","IsDeleted","Title"'
     assert lines[1] == f'"{ids[0]}","c0@example.com","2026-10-01T00:00:00.000Z","true",""'
-    rest = http.get(f"{jobs}/{job_id}/results", params={"maxRecords": 3, "locator": first.headers["Sforce-Locator"]})
+    rest = http.get(
+        f"{jobs}/{job_id}/results", params={"maxRecords": 3, "locator": first.headers["Sforce-Locator"]}
+    )
     assert rest.headers["Sforce-NumberOfRecords"] == "2" and rest.headers["Sforce-Locator"] == "null"
     assert http.patch(f"{jobs}/{job_id}", json={"state": "Aborted"}).status_code == 400  # already complete
     assert http.delete(f"{jobs}/{job_id}").status_code == 204
     assert http.get(f"{jobs}/{job_id}").status_code == 404
-    compound = http.post(jobs, json={"operation": "query", "query": "SELECT MailingAddress FROM Contact"}).json()
+    compound = http.post(
+        jobs, json={"operation": "query", "query": "SELECT MailingAddress FROM Contact"}
+    ).json()
     state = http.get(f"{jobs}/{compound['id']}").json()
     assert state["state"] == "Failed" and "compound" in state["errorMessage"]
 
@@ -399,7 +455,11 @@ def test_admin_load_from_jsonl_and_csv_files(salesforce, tmp_path):
     assert row["MailingCity"] == "Ipoh" and row["Name"] == "Tan"
     assert row["CreatedDate"] == "2026-10-01T00:00:00.000+0000" == row["SystemModstamp"]
     http = salesforce.authenticated_session()
-    everything = http.get(salesforce.base_url + "/queryAll", params={"q": "SELECT LastName, Email, IsDeleted FROM Contact ORDER BY LastName"})
+    everything = http.get(
+        salesforce.base_url + "/queryAll",
+        params={"q": "SELECT LastName, Email, IsDeleted FROM Contact ORDER BY LastName"},
+    )
     assert [(r["LastName"], r["Email"], r["IsDeleted"]) for r in everything.json()["records"]] == [
-        ("Lim", None, True), ("Tan", None, False)
+        ("Lim", None, True),
+        ("Tan", None, False),
     ]

@@ -35,8 +35,15 @@ def test_simple_salesforce_describe_update_get_and_errors(salesforce):
     describe = sf.Contact.describe()
     fields = {f["name"]: f for f in describe["fields"]}
     assert describe["keyPrefix"] == "003"
-    assert fields["MailingAddress"]["type"] == "address" and fields["MailingCity"]["compoundFieldName"] == "MailingAddress"
-    assert fields["Email"]["type"] == "email" and fields["Email"]["length"] == 80 and fields["Email"]["updateable"]
+    assert (
+        fields["MailingAddress"]["type"] == "address"
+        and fields["MailingCity"]["compoundFieldName"] == "MailingAddress"
+    )
+    assert (
+        fields["Email"]["type"] == "email"
+        and fields["Email"]["length"] == 80
+        and fields["Email"]["updateable"]
+    )
     assert fields["CreatedDate"]["soapType"] == "xsd:dateTime" and not fields["CreatedDate"]["updateable"]
     assert "Web" in [p["value"] for p in fields["LeadSource"]["picklistValues"]]
     assert {s["name"] for s in sf.describe()["sobjects"]} >= {"Contact", "Lead", "Account"}
@@ -66,7 +73,9 @@ def test_simple_salesforce_composite_update_via_restful(salesforce):
 def test_simple_salesforce_bulk2_query(salesforce):
     ids = salesforce.load_contacts(contacts(1200))
     sf = salesforce.simple_salesforce()
-    pages = list(sf.bulk2.Contact.query("SELECT Id, Email, CreatedDate FROM Contact", max_records=500, wait=0.05))
+    pages = list(
+        sf.bulk2.Contact.query("SELECT Id, Email, CreatedDate FROM Contact", max_records=500, wait=0.05)
+    )
     rows = [row for page in pages for row in csv.DictReader(io.StringIO(page))]
     assert len(pages) == 3 and [r["Id"] for r in rows] == ids
     assert rows[0]["CreatedDate"] == "2026-10-01T00:00:00.000Z"
@@ -83,7 +92,9 @@ def test_simple_salesforce_expired_session(salesforce):
 def hook(salesforce):
     from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
 
-    conn = json.dumps({"conn_type": "salesforce", "extra": {"instance_url": salesforce.url, "version": "62.0"}})
+    conn = json.dumps(
+        {"conn_type": "salesforce", "extra": {"instance_url": salesforce.url, "version": "62.0"}}
+    )
     token = fetch_token(salesforce.url, salesforce.ca_file, salesforce.client_id, salesforce.client_secret)
     with mock.patch.dict("os.environ", AIRFLOW_CONN_SALESFORCE_TEST=conn):
         yield SalesforceHook(

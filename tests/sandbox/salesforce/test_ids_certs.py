@@ -13,7 +13,11 @@ from sandbox.salesforce import ids, timefmt
 
 @pytest.mark.parametrize(
     ("id15", "id18"),
-    [("0015000000IZzSY", "0015000000IZzSYAA1"), ("003000000000000", "003000000000000AAA"), ("00Q5g00000ABCDE", "00Q5g00000ABCDEEA5")],
+    [
+        ("0015000000IZzSY", "0015000000IZzSYAA1"),
+        ("003000000000000", "003000000000000AAA"),
+        ("00Q5g00000ABCDE", "00Q5g00000ABCDEEA5"),
+    ],
 )
 def test_checksum_and_normalisation(id15, id18):
     assert ids.to18(id15) == id18

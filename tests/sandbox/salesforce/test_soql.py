@@ -29,7 +29,9 @@ def error_of(text: str) -> SalesforceError:
 
 
 def test_tokenizer_kinds():
-    tokens = soql.tokenize("SELECT Id FROM Contact WHERE CreatedDate >= 2026-10-01T00:00:00.000+0000 AND Birthdate = 2000-01-31")
+    tokens = soql.tokenize(
+        "SELECT Id FROM Contact WHERE CreatedDate >= 2026-10-01T00:00:00.000+0000 AND Birthdate = 2000-01-31"
+    )
     kinds = [(t.kind, t.text) for t in tokens]
     assert ("datetime", "2026-10-01T00:00:00.000+0000") in kinds
     assert ("date", "2000-01-31") in kinds
@@ -66,7 +68,8 @@ def test_parse_full_query():
     assert isinstance(first.items[0], Like)
     assert isinstance(second, Not) and isinstance(second.item, InList)
     assert [(o.field.name, o.descending, o.nulls_last) for o in query.order_by] == [
-        ("CreatedDate", True, False), ("Id", False, None)
+        ("CreatedDate", True, False),
+        ("Id", False, None),
     ]
     assert (query.limit, query.offset) == (10, 5)
 
@@ -78,10 +81,14 @@ def test_not_in_and_count():
 
 
 def test_date_literals_parse():
-    query = parse("SELECT Id FROM Contact WHERE CreatedDate = LAST_N_DAYS:7 OR CreatedDate = TODAY OR CreatedDate = YESTERDAY")
+    query = parse(
+        "SELECT Id FROM Contact WHERE CreatedDate = LAST_N_DAYS:7 OR CreatedDate = TODAY OR CreatedDate = YESTERDAY"
+    )
     values = [item.value for item in query.where.items]
     assert [(v.kind, v.value, v.n) for v in values] == [
-        ("date_literal", "LAST_N_DAYS", 7), ("date_literal", "TODAY", None), ("date_literal", "YESTERDAY", None)
+        ("date_literal", "LAST_N_DAYS", 7),
+        ("date_literal", "TODAY", None),
+        ("date_literal", "YESTERDAY", None),
     ]
 
 
@@ -251,7 +258,11 @@ def test_order_by_nulls_and_limit_offset(table):
     assert run(table, "SELECT Id FROM Contact ORDER BY Email") == ["B", "A", "C"]
     assert run(table, "SELECT Id FROM Contact ORDER BY Email NULLS LAST") == ["A", "C", "B"]
     assert run(table, "SELECT Id FROM Contact ORDER BY Email DESC") == ["C", "A", "B"]
-    assert run(table, "SELECT Id FROM Contact ORDER BY LastName DESC, Email ASC NULLS FIRST") == ["C", "B", "A"]
+    assert run(table, "SELECT Id FROM Contact ORDER BY LastName DESC, Email ASC NULLS FIRST") == [
+        "C",
+        "B",
+        "A",
+    ]
     assert run(table, "SELECT Id FROM Contact ORDER BY CreatedDate LIMIT 2 OFFSET 1") == ["B", "A"]
     assert run(table, "SELECT Id FROM Contact WHERE IsDeleted = true", include_deleted=True) == ["D"]
     assert run(table, "SELECT Id FROM Contact WHERE LastName LIKE '100\\%'", include_deleted=True) == ["D"]
