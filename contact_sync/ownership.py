@@ -112,7 +112,9 @@ def assign_ownership(
         return _assign(list(contacts), existing_owners, sync_bulk_imports)
 
 
-def _assign(batch: list[ClassifiedContact], existing_owners: Mapping[str, str], sync_bulk_imports: bool) -> OwnershipResult:
+def _assign(
+    batch: list[ClassifiedContact], existing_owners: Mapping[str, str], sync_bulk_imports: bool
+) -> OwnershipResult:
     last_copy = {contact.sf_id: index for index, contact in enumerate(batch)}
     owners: dict[str, str] = {}
     carriers: dict[str, list[str]] = {}
@@ -134,33 +136,37 @@ def _assign(batch: list[ClassifiedContact], existing_owners: Mapping[str, str], 
     ordered = sorted(range(len(batch)), key=order.__getitem__)
     for index in ordered:
         contact = batch[index]
+        sf_id = contact.sf_id
+        identifier = contact.identifier
         reasons = contact.reasons
-        if last_copy[contact.sf_id] != index:
+        if last_copy[sf_id] != index:
             decisions.append(Decision(contact, "skip", reasons=(*reasons, Reason.DUPLICATE_SF_ID)))
             continue
-        if contact.identifier is None:
+        if identifier is None:
             decisions.append(Decision(contact, "reject", reasons=reasons))
             continue
-        if contact.bulk and not sync_bulk_imports:
+        if contact.bulk_rule is not None and not sync_bulk_imports:
             decisions.append(Decision(contact, "skip", reasons=(*reasons, Reason.BULK_IMPORT)))
             continue
-        email_id = None if contact.email_key is None else "email:" + contact.email_key
-        phone_id = None if contact.phone_key is None else "phone:" + contact.phone_key
-        carry(email_id, contact.sf_id)
-        carry(phone_id, contact.sf_id)
-        by_email = contact.identifier == email_id
-        owner = owner_of(contact.identifier)
-        if owner is not None and owner != contact.sf_id:
+        email_key = contact.email.key
+        phone_key = contact.phone_key
+        email_id = None if email_key is None else "email:" + email_key
+        phone_id = None if phone_key is None else "phone:" + phone_key
+        carry(email_id, sf_id)
+        carry(phone_id, sf_id)
+        by_email = identifier == email_id
+        owner = owner_of(identifier)
+        if owner is not None and owner != sf_id:
             reason = Reason.DUPLICATE_EMAIL if by_email else Reason.DUPLICATE_PHONE
             decisions.append(Decision(contact, "hold", reasons=(*reasons, reason), owner_id=owner))
             continue
         if owner is None:
-            owners[contact.identifier] = contact.sf_id
+            owners[identifier] = sf_id
         secondary = phone_id if by_email else email_id
         secondary_owner = None if secondary is None else owner_of(secondary)
-        send_secondary = secondary is not None and secondary_owner in (None, contact.sf_id)
+        send_secondary = secondary is not None and secondary_owner in (None, sf_id)
         if send_secondary and secondary_owner is None and secondary is not None:
-            owners[secondary] = contact.sf_id
+            owners[secondary] = sf_id
         if secondary is not None and not send_secondary:
             reasons = (*reasons, Reason.SECONDARY_PHONE_SHARED if by_email else Reason.SECONDARY_EMAIL_SHARED)
         else:
@@ -169,8 +175,8 @@ def _assign(batch: list[ClassifiedContact], existing_owners: Mapping[str, str], 
             Decision(
                 contact,
                 "write",
-                email_key=contact.email_key if (by_email or send_secondary) else None,
-                phone_key=contact.phone_key if (not by_email or send_secondary) else None,
+                email_key=email_key if (by_email or send_secondary) else None,
+                phone_key=phone_key if (not by_email or send_secondary) else None,
                 reasons=reasons,
                 secondary_owner_id=secondary_owner,
             )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from contact_sync.gcpause import gc_paused
 from contact_sync.phones import E164_PATTERN
 
 if TYPE_CHECKING:
@@ -139,21 +140,23 @@ def frame_for_validation(decisions: Iterable[Decision]) -> pd.DataFrame:
     """
     import pandas as pd
 
-    rows = [
-        (
-            d.contact.sf_id,
-            d.contact.identifier,
-            d.email_key,
-            d.phone_key,
-            d.contact.verdict,
-            (d.contact.phone_result.region if d.phone_key and d.contact.phone_result else None),
-            None if d.contact.bulk_rule is None else str(d.contact.bulk_rule),
-        )
-        for d in decisions
-        if d.action == "write"
-    ]
-    frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
-    return with_helper_columns(frame)
+    with gc_paused():
+        rows = [
+            (
+                d.contact.sf_id,
+                d.contact.identifier,
+                d.email_key,
+                d.phone_key,
+                d.contact.verdict,
+                (d.contact.phone_result.region if d.phone_key and d.contact.phone_result else None),
+                None if d.contact.bulk_rule is None else str(d.contact.bulk_rule),
+            )
+            for d in decisions
+            if d.action == "write"
+        ]
+        frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+        del rows
+        return with_helper_columns(frame)
 
 
 def with_helper_columns(frame: pd.DataFrame) -> pd.DataFrame:

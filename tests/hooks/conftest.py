@@ -13,20 +13,6 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def state_db_conn(tmp_path) -> Iterator[str]:
-    """An Airflow connection ``cs_state`` to a fresh, migrated SQLite state DB; yields the SQLAlchemy URL."""
-    from airflow.sdk import Connection
-
-    from contact_sync.state import make_engine, migrate
-
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    migrate(make_engine(url))
-    conn = Connection(conn_id="cs_state", conn_type="sqlite", host=str(tmp_path / "state.db"))
-    with mock.patch.dict("os.environ", AIRFLOW_CONN_CS_STATE=conn.as_json()):
-        yield url
-
-
-@pytest.fixture
 def sf_hook(salesforce, state_db_conn) -> Iterator[Callable[..., Any]]:
     """``sf_hook(**hook_kwargs, extra={...})`` -> a SalesforceContactsHook on the stand-in (connection ``sf_test``)."""
     from airflow.sdk import Connection
