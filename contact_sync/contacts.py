@@ -241,7 +241,7 @@ def _receive(conn: Connection, into: list[list[ClassifiedContact] | None]) -> No
         while True:
             index, part = pickle.loads(conn.recv_bytes())
             into[index] = part
-    except EOFError:
+    except (EOFError, OSError):  # the worker finished (or died: its chunks are redone by the caller)
         pass
     finally:
         conn.close()

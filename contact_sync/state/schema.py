@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData(
     naming_convention={
@@ -27,6 +40,7 @@ sync_runs = Table(
     Column("counts", JSON, nullable=False, default=dict),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
+    Column("details", JSON),
     UniqueConstraint("dag_id", "run_id", "workspace", name="uq_sync_runs_run"),
 )
 
@@ -58,4 +72,103 @@ salesforce_describe_cache = Table(
     Column("api_version", String(10), primary_key=True),
     Column("body", JSON, nullable=False),
     Column("fetched_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- the contact sync (issue 5) ------------------------------------------------------------------------------
+
+# Contacts read by one run (run_key = "<dag_id>/<run_id>"), with the decision and the outcome of each.
+staged_contacts = Table(
+    "staged_contacts",
+    metadata,
+    Column("run_key", String(300), primary_key=True),
+    Column("workspace", String(100), primary_key=True),
+    Column("sf_id", String(18), primary_key=True),
+    Column("sobject", String(20), nullable=False),
+    Column("created_date", DateTime(timezone=True)),
+    Column("system_modstamp", DateTime(timezone=True)),
+    Column("record", JSON, nullable=False),
+    Column("action", String(20)),
+    Column("identifier", String(330)),
+    Column("email_key", String(320)),
+    Column("phone_key", String(20)),
+    Column("reasons", JSON),
+    Column("owner_id", String(18)),
+    Column("bulk_rule", String(20)),
+    Column("chunk", Integer),
+    Column("outcome", String(20)),
+    Column("outcome_detail", String(500)),
+    Column("respond_io_contact_id", BigInteger),
+    Index("ix_staged_contacts_chunk", "run_key", "workspace", "chunk"),
+)
+
+# One row per (workspace, Salesforce contact) we wrote to respond.io: the idempotency record.
+sync_ledger = Table(
+    "sync_ledger",
+    metadata,
+    Column("workspace", String(100), primary_key=True),
+    Column("sf_id", String(18), primary_key=True),
+    Column("respond_io_contact_id", BigInteger),
+    Column("identifier", String(330), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("written_fields", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("run_key", String(300), nullable=False),
+    Column("synced_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Which Salesforce contact owns a matching key (email:... / phone:...) in a workspace.
+key_owners = Table(
+    "key_owners",
+    metadata,
+    Column("workspace", String(100), primary_key=True),
+    Column("key", String(330), primary_key=True),
+    Column("owner_sf_id", String(18), nullable=False),
+    Column("run_key", String(300), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+)
+
+# Contacts that failed to validate or match, with the raw values, for analysts (latest state per contact).
+matching_failures = Table(
+    "matching_failures",
+    metadata,
+    Column("workspace", String(100), primary_key=True),
+    Column("sf_id", String(18), primary_key=True),
+    Column("run_key", String(300), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("raw_email", Text),
+    Column("raw_phone", Text),
+    Column("raw_mobile", Text),
+    Column("raw_country", Text),
+    Column("normalized_email", String(320)),
+    Column("normalized_phone", String(20)),
+    Column("region_assumed", String(10)),
+    Column("region_source", String(30)),
+    Column("owner_sf_id", String(18)),
+    Column("system_modstamp", DateTime(timezone=True)),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Index("ix_matching_failures_open", "workspace", "resolved_at"),
+    Index("ix_matching_failures_last_seen", "last_seen"),
+)
+
+# What the inbox reads: one row per Salesforce contact, keyed for lookups by email or phone.
+contacts_lookup = Table(
+    "contacts_lookup",
+    metadata,
+    Column("sf_id", String(18), primary_key=True),
+    Column("email_key", String(320)),
+    Column("phone_key", String(20)),
+    Column("first_name", String(80)),
+    Column("last_name", String(120)),
+    Column("fields", JSON, nullable=False),
+    Column("system_modstamp", DateTime(timezone=True)),
+    Column("refreshed_at", DateTime(timezone=True), nullable=False),
+    Column("email_ambiguous", Boolean, nullable=False, default=False),
+    Column("phone_ambiguous", Boolean, nullable=False, default=False),
+    Index("ix_contacts_lookup_email_key", "email_key"),
+    Index("ix_contacts_lookup_phone_key", "phone_key"),
 )

@@ -169,3 +169,15 @@ def test_state_db_hook_migrates_and_reports_on_each_backend(state_db_url):
         assert hook.migrate() == head_revision()
         ok, message = hook.test_connection()
         assert ok, message
+
+
+def test_migrations_match_the_schema_module(state_engine):
+    """schema.py (what code uses) and the migrations (what databases get) describe the same tables."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from contact_sync.state.schema import metadata
+
+    with state_engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert diff == []

@@ -1,0 +1,119 @@
+"""The speed-ups change nothing: caches, the unwrapped-email shortcut and the multi-process classifier."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import email_validator
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contact_sync import classify_batch, classify_many, normalize_email, normalize_phone
+from contact_sync import contacts as contacts_module
+from contact_sync import emails, phones
+from contact_sync.phones import _normalize
+from sandbox.demo_data import generate_contacts
+
+
+@pytest.fixture(scope="module")
+def demo() -> list[dict[str, Any]]:
+    return list(generate_contacts(1_200, seed=7))
+
+
+def test_cached_phone_normalisation_equals_uncached(
+    demo: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    values = [(c.get(field), c.get("MailingCountry")) for c in demo for field in ("Phone", "MobilePhone")]
+    values += values[:200]  # repeated raw values, as shared office lines
+    _normalize.cache_clear()
+    cached = [normalize_phone(raw, country) for raw, country in values]
+    assert _normalize.cache_info().hits >= 100  # the repeats that are not blank or placeholders
+
+    monkeypatch.setattr(phones, "_normalize", _normalize.__wrapped__)
+    uncached = [normalize_phone(raw, country) for raw, country in values]
+
+    assert cached == uncached
+    assert sum(result.verdict == "valid" for result in cached) > len(values) // 2
+
+
+def test_special_use_domains_follow_email_validator_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert normalize_email("jane@printer.local").verdict == "invalid"
+    assert normalize_email("jane@corp.example.com").verdict == "valid"
+
+    monkeypatch.setattr(email_validator, "SPECIAL_USE_DOMAIN_NAMES", [*email_validator.SPECIAL_USE_DOMAIN_NAMES, "example.com"])
+
+    assert emails._special_use("corp.example.com") and emails._special_use("example.com")
+    assert not emails._special_use("notexample.com")
+
+
+WRAPPED = [
+    "mailto:Jane.Doe@Example.com",
+    "mailto:jane@example.com?subject=hi",
+    "Jane Doe <jane.doe@example.org>",
+    "\"Jane\" <JANE@EXAMPLE.ORG> (work)",
+    "<jane@example.com>",
+    "'jane@example.com'",
+    "[jane@example.com]",
+    "jane@example.com (home)",
+    "mailto:noreply@example.com",
+    "Jane <jane@müller.example>",
+    "mailto:jane@localhost",
+    "<jane..doe@example.com>",
+]
+
+
+def _without_shortcut(raw: str, monkeypatch: pytest.MonkeyPatch) -> emails.EmailResult:
+    """The pre-shortcut behaviour: every unwrapped address goes through email-validator."""
+    with monkeypatch.context() as patch:
+        patch.setattr(emails, "_fast_path", lambda text: None)
+        return emails._slow_path(raw)
+
+
+@pytest.mark.parametrize("raw", WRAPPED)
+def test_unwrapped_shortcut_matches_email_validator_route(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert normalize_email(raw) == _without_shortcut(raw, monkeypatch)
+
+
+local_part = st.from_regex(r"[A-Za-z0-9_%+-]{1,20}(\.[A-Za-z0-9_%+-]{1,10}){0,2}", fullmatch=True)
+domain = st.from_regex(r"([A-Za-z0-9]([A-Za-z0-9-]{0,10}[A-Za-z0-9])?\.){1,3}[A-Za-z]{2,6}", fullmatch=True)
+wrapper = st.sampled_from(["mailto:{}", "Name <{}>", "<{}>", "'{}'", "\"{}\"", "({})", "{} (c)", "mailto:{}?x=1"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(local_part, domain, wrapper)
+def test_unwrapped_shortcut_property(local: str, host: str, template: str) -> None:
+    raw = template.format(f"{local}@{host}")
+    with pytest.MonkeyPatch.context() as patch:
+        expected = _without_shortcut(raw, patch)
+
+    assert emails._slow_path(raw) == expected
+
+
+@pytest.mark.parametrize(("processes", "chunk_size"), [(1, 100), (2, 97), (3, 500), (2, 10_000)])
+def test_classify_many_equals_classify_batch(demo: list[dict[str, Any]], processes: int, chunk_size: int) -> None:
+    expected = classify_batch(demo)
+
+    result = classify_many(demo, processes=processes, chunk_size=chunk_size)
+
+    assert result == expected
+    assert [c.sf_id for c in result] == [c["Id"] for c in demo]
+
+
+def _lazy_worker(counter: Any, chunks: int, conn: Any) -> None:
+    """A worker that claims one chunk and dies without returning it."""
+    contacts_module._take(counter, chunks)
+    conn.close()
+
+
+def test_classify_many_recovers_chunks_a_worker_lost(
+    demo: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(contacts_module, "_worker", _lazy_worker)
+
+    with caplog.at_level(logging.WARNING, logger="contact_sync.contacts"):
+        result = classify_many(demo, processes=2, chunk_size=100)
+
+    assert result == classify_batch(demo)
+    assert "not returned by a worker" in caplog.text
