@@ -90,3 +90,20 @@ def test_domain_package_has_no_airflow_import():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
     assert result.stdout.strip() == "False"
+
+
+def test_plugin_manager_does_not_shadow_packages_with_plugin_files():
+    """Airflow executes every plugins/*.py as a top-level module named after the file unless .airflowignore'd."""
+    code = (
+        "import sys, airflow.plugins_manager as pm; pm.ensure_plugins_loaded(); "
+        "import contact_sync; print(contact_sync.__file__); "
+        "print(sorted(m for m in sys.modules if m in {'salesforce', 'respond_io', 'state_db', 'contact_sync_job', "
+        "'__init__'}))"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={**__import__("os").environ, "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_DIR / "plugins")},
+    )  # fmt: skip
+    package_file, shadows = result.stdout.strip().splitlines()[-2:]
+    assert package_file == str(PROJECT_DIR / "contact_sync" / "__init__.py")
+    assert shadows == "[]"

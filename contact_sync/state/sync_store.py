@@ -1,0 +1,538 @@
+"""Persistence of the contact sync: staging, decisions, outcomes, ledger, key owners, failures, lookup rows.
+
+Every function takes an engine and plain values, so the sync's tasks hand each other only a run key; nothing large
+travels through XCom. Writes are idempotent (upserts keyed by run/workspace/Salesforce Id), so a retried or re-run
+task never duplicates a row.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, or_, select, update
+
+from contact_sync.state.schema import (
+    contacts_lookup,
+    key_owners,
+    matching_failures,
+    staged_contacts,
+    sync_ledger,
+    sync_runs,
+)
+from contact_sync.state.upsert import dialect_insert, upsert
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+    from sqlalchemy.engine import Engine
+
+OUTCOMES = (
+    "created",
+    "updated_existing",
+    "already_synced",
+    "skipped_bulk_import",
+    "held_duplicate",
+    "rejected",
+    "retry_pending",
+)
+FAILURE_OUTCOMES = frozenset({"rejected", "held_duplicate", "retry_pending"})
+BATCH = 1000
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _batches(rows: Iterable[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; everything here is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+# -- runs -----------------------------------------------------------------------------------------------------
+
+
+def start_run(
+    engine: Engine,
+    *,
+    dag_id: str,
+    run_id: str,
+    workspace: str,
+    window_start: datetime,
+    window_end: datetime,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Create (or, on a re-run, reopen) the run's row."""
+    with engine.begin() as connection:
+        upsert(
+            connection,
+            sync_runs,
+            [
+                {
+                    "dag_id": dag_id,
+                    "run_id": run_id,
+                    "workspace": workspace,
+                    "window_start": window_start,
+                    "window_end": window_end,
+                    "status": "running",
+                    "counts": {},
+                    "started_at": now(),
+                    "finished_at": None,
+                    "details": dict(details or {}),
+                }
+            ],
+            keys=["dag_id", "run_id", "workspace"],
+        )
+
+
+def finish_run(
+    engine: Engine,
+    *,
+    dag_id: str,
+    run_id: str,
+    workspace: str,
+    status: str,
+    counts: Mapping[str, int],
+    details: Mapping[str, Any],
+) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(sync_runs)
+            .where(
+                sync_runs.c.dag_id == dag_id, sync_runs.c.run_id == run_id, sync_runs.c.workspace == workspace
+            )
+            .values(status=status, counts=dict(counts), details=dict(details), finished_at=now())
+        )
+
+
+# -- staging --------------------------------------------------------------------------------------------------
+
+
+def stage_records(
+    engine: Engine,
+    run_key: str,
+    workspace: str,
+    sobject: str,
+    records: Iterable[Mapping[str, Any]],
+    parse_datetime: Any,
+) -> int:
+    """Store the records a run read (re-staging the same Id replaces it). Returns how many were staged."""
+    staged = 0
+    for batch in _batches(
+        {
+            "run_key": run_key,
+            "workspace": workspace,
+            "sf_id": record["Id"],
+            "sobject": sobject,
+            "created_date": parse_datetime(record["CreatedDate"]) if record.get("CreatedDate") else None,
+            "system_modstamp": parse_datetime(record["SystemModstamp"])
+            if record.get("SystemModstamp")
+            else None,
+            "record": dict(record),
+        }
+        for record in records
+    ):
+        with engine.begin() as connection:
+            upsert(
+                connection,
+                staged_contacts,
+                batch,
+                keys=["run_key", "workspace", "sf_id"],
+                update=["sobject", "created_date", "system_modstamp", "record"],
+            )
+        staged += len(batch)
+    return staged
+
+
+def staged_records(engine: Engine, run_key: str, workspace: str) -> list[dict[str, Any]]:
+    """The raw Salesforce records of a run, in ``(CreatedDate, Id)`` order."""
+    t = staged_contacts
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(t.c.record)
+            .where(t.c.run_key == run_key, t.c.workspace == workspace)
+            .order_by(t.c.created_date, t.c.sf_id)
+        )
+        return [dict(row.record) for row in rows]
+
+
+def save_decisions(engine: Engine, run_key: str, workspace: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write ``action``, keys, reasons, chunk (and for rows decided without respond.io, the outcome)."""
+    t = staged_contacts
+    columns = ["action", "identifier", "email_key", "phone_key", "reasons", "owner_id", "bulk_rule", "chunk"]
+    for batch in _batches(rows):
+        with engine.begin() as connection:
+            for row in batch:
+                values = {c: row.get(c) for c in columns}
+                if row.get("outcome"):
+                    values["outcome"] = row["outcome"]
+                    values["outcome_detail"] = row.get("outcome_detail")
+                connection.execute(
+                    update(t)
+                    .where(t.c.run_key == run_key, t.c.workspace == workspace, t.c.sf_id == row["sf_id"])
+                    .values(**values)
+                )
+
+
+def chunk_rows(engine: Engine, run_key: str, workspace: str, chunk: int) -> list[dict[str, Any]]:
+    """Rows of one chunk that still need respond.io (no outcome yet, or retry_pending from an earlier try)."""
+    t = staged_contacts
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(t)
+            .where(
+                t.c.run_key == run_key,
+                t.c.workspace == workspace,
+                t.c.chunk == chunk,
+                or_(t.c.outcome.is_(None), t.c.outcome == "retry_pending"),
+            )
+            .order_by(t.c.created_date, t.c.sf_id)
+        )
+        return [dict(row._mapping) for row in rows]
+
+
+# -- ledger and key owners ------------------------------------------------------------------------------------
+
+
+def ledger_ids(engine: Engine, workspace: str, sf_ids: Iterable[str]) -> set[str]:
+    """The Ids (of ``sf_ids``) already synced to ``workspace``."""
+    found: set[str] = set()
+    ids = list(sf_ids)
+    with engine.connect() as connection:
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            found.update(
+                connection.execute(
+                    select(sync_ledger.c.sf_id).where(
+                        sync_ledger.c.workspace == workspace, sync_ledger.c.sf_id.in_(part)
+                    )
+                ).scalars()
+            )
+    return found
+
+
+def owners(engine: Engine, workspace: str, keys: Iterable[str]) -> dict[str, str]:
+    """``{key: owner Salesforce Id}`` for the keys already owned in ``workspace``."""
+    result: dict[str, str] = {}
+    wanted = sorted(set(keys))
+    with engine.connect() as connection:
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            for key, owner in connection.execute(
+                select(key_owners.c.key, key_owners.c.owner_sf_id).where(
+                    key_owners.c.workspace == workspace, key_owners.c.key.in_(part)
+                )
+            ):
+                result[key] = owner
+    return result
+
+
+def claim_keys(engine: Engine, workspace: str, run_key: str, new_owners: Mapping[str, str]) -> None:
+    """Record new key owners; a key someone already owns keeps its owner (first writer wins)."""
+    rows = [
+        {"workspace": workspace, "key": key, "owner_sf_id": owner, "run_key": run_key, "claimed_at": now()}
+        for key, owner in new_owners.items()
+    ]
+    for batch in _batches(rows):
+        with engine.begin() as connection:
+            statement = dialect_insert(connection, key_owners).on_conflict_do_nothing(
+                index_elements=["workspace", "key"]
+            )
+            connection.execute(statement, batch)
+
+
+def record_outcome(
+    engine: Engine,
+    *,
+    run_key: str,
+    workspace: str,
+    row: Mapping[str, Any],
+    outcome: str,
+    detail: str | None = None,
+    contact_id: int | None = None,
+    written_fields: Mapping[str, Any] | None = None,
+    ledger: bool = True,
+) -> None:
+    """Store one contact's outcome; a synced contact gets its ledger row in the same transaction
+    (unless ``ledger`` is False: a dry run)."""
+    t = staged_contacts
+    with engine.begin() as connection:
+        connection.execute(
+            update(t)
+            .where(t.c.run_key == run_key, t.c.workspace == workspace, t.c.sf_id == row["sf_id"])
+            .values(
+                outcome=outcome, outcome_detail=(detail or "")[:500] or None, respond_io_contact_id=contact_id
+            )
+        )
+        if ledger and outcome in {"created", "updated_existing"}:
+            stamp = now()
+            statement = dialect_insert(connection, sync_ledger)
+            statement = statement.on_conflict_do_update(
+                index_elements=["workspace", "sf_id"],
+                set_={
+                    "respond_io_contact_id": statement.excluded.respond_io_contact_id,
+                    "written_fields": statement.excluded.written_fields,
+                    "run_key": statement.excluded.run_key,
+                    "updated_at": statement.excluded.updated_at,
+                    "attempts": sync_ledger.c.attempts + 1,
+                },
+            )
+            connection.execute(
+                statement,
+                [
+                    {
+                        "workspace": workspace,
+                        "sf_id": row["sf_id"],
+                        "respond_io_contact_id": contact_id,
+                        "identifier": row["identifier"],
+                        "outcome": outcome,
+                        "written_fields": dict(written_fields or {}),
+                        "status": "synced",
+                        "attempts": 1,
+                        "run_key": run_key,
+                        "synced_at": stamp,
+                        "updated_at": stamp,
+                    }
+                ],
+            )
+
+
+# -- end of run: counts, failures, lookup rows ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    read: int
+    outcomes: dict[str, int]
+    reasons: dict[str, int]
+    undecided: int
+
+    @property
+    def adds_up(self) -> bool:
+        return self.undecided == 0 and sum(self.outcomes.values()) == self.read
+
+
+def run_counts(engine: Engine, run_key: str, workspace: str) -> RunCounts:
+    t = staged_contacts
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(t.c.outcome, t.c.reasons).where(t.c.run_key == run_key, t.c.workspace == workspace)
+        ).all()
+    outcomes: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    undecided = 0
+    for outcome, row_reasons in rows:
+        if outcome is None:
+            undecided += 1
+        else:
+            outcomes[outcome] += 1
+        if outcome in FAILURE_OUTCOMES:
+            reasons.update(row_reasons or [])
+    return RunCounts(
+        read=len(rows),
+        outcomes={o: outcomes.get(o, 0) for o in OUTCOMES},
+        reasons=dict(reasons.most_common()),
+        undecided=undecided,
+    )
+
+
+def record_failures(
+    engine: Engine, run_key: str, workspace: str, details: Mapping[str, Mapping[str, Any]]
+) -> int:
+    """Upsert the run's failed contacts into ``matching_failures`` and resolve the ones that now succeeded.
+
+    :param details: per Salesforce Id, the analyst-facing values (raw and normalised, region assumed).
+    """
+    t = staged_contacts
+    stamp = now()
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                t.c.sf_id, t.c.outcome, t.c.reasons, t.c.owner_id, t.c.system_modstamp, t.c.outcome_detail
+            ).where(t.c.run_key == run_key, t.c.workspace == workspace)
+        ).all()
+    failed = [r for r in rows if r.outcome in FAILURE_OUTCOMES]
+    succeeded = [r.sf_id for r in rows if r.outcome in {"created", "updated_existing", "already_synced"}]
+    for batch in _batches(
+        {
+            "workspace": workspace,
+            "sf_id": r.sf_id,
+            "run_key": run_key,
+            "outcome": r.outcome,
+            "reasons": list(r.reasons or []) or ([r.outcome_detail] if r.outcome_detail else []),
+            "owner_sf_id": r.owner_id,
+            "system_modstamp": r.system_modstamp,
+            "first_seen": stamp,
+            "last_seen": stamp,
+            "resolved_at": None,
+            **{k: v for k, v in details.get(r.sf_id, {}).items()},
+        }
+        for r in failed
+    ):
+        with engine.begin() as connection:
+            statement = dialect_insert(connection, matching_failures)
+            keep = {"first_seen"}
+            statement = statement.on_conflict_do_update(
+                index_elements=["workspace", "sf_id"],
+                set_={c: statement.excluded[c] for c in batch[0] if c not in {"workspace", "sf_id", *keep}},
+            )
+            connection.execute(statement, batch)
+    with engine.begin() as connection:
+        for start in range(0, len(succeeded), 500):
+            connection.execute(
+                update(matching_failures)
+                .where(
+                    matching_failures.c.workspace == workspace,
+                    matching_failures.c.sf_id.in_(succeeded[start : start + 500]),
+                    matching_failures.c.resolved_at.is_(None),
+                )
+                .values(resolved_at=stamp, last_seen=stamp)
+            )
+    return len(failed)
+
+
+def open_failure_ids(engine: Engine, workspace: str) -> set[str]:
+    with engine.connect() as connection:
+        return set(
+            connection.execute(
+                select(matching_failures.c.sf_id).where(
+                    matching_failures.c.workspace == workspace, matching_failures.c.resolved_at.is_(None)
+                )
+            ).scalars()
+        )
+
+
+def open_failures_count(engine: Engine, workspace: str) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                select(func.count()).where(
+                    matching_failures.c.workspace == workspace, matching_failures.c.resolved_at.is_(None)
+                )
+            ).scalar_one()
+        )
+
+
+def upsert_lookup(engine: Engine, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Upsert lookup rows (one per Salesforce contact) and re-mark the ambiguity of the keys they touch."""
+    count = 0
+    touched_email: set[str] = set()
+    touched_phone: set[str] = set()
+    for batch in _batches(
+        {
+            "sf_id": row["sf_id"],
+            "email_key": row.get("email_key"),
+            "phone_key": row.get("phone_key"),
+            "first_name": row.get("first_name"),
+            "last_name": row.get("last_name"),
+            "fields": dict(row.get("fields") or {}),
+            "system_modstamp": row.get("system_modstamp"),
+            "refreshed_at": now(),
+            "email_ambiguous": False,
+            "phone_ambiguous": False,
+        }
+        for row in rows
+    ):
+        with engine.begin() as connection:
+            upsert(
+                connection,
+                contacts_lookup,
+                batch,
+                keys=["sf_id"],
+                update=[
+                    "email_key",
+                    "phone_key",
+                    "first_name",
+                    "last_name",
+                    "fields",
+                    "system_modstamp",
+                    "refreshed_at",
+                ],
+            )
+        touched_email.update(r["email_key"] for r in batch if r["email_key"])
+        touched_phone.update(r["phone_key"] for r in batch if r["phone_key"])
+        count += len(batch)
+    _mark_ambiguous(engine, contacts_lookup.c.email_key, contacts_lookup.c.email_ambiguous, touched_email)
+    _mark_ambiguous(engine, contacts_lookup.c.phone_key, contacts_lookup.c.phone_ambiguous, touched_phone)
+    return count
+
+
+def _mark_ambiguous(engine: Engine, key_column: Any, flag_column: Any, keys: set[str]) -> None:
+    ordered = sorted(keys)
+    with engine.begin() as connection:
+        for start in range(0, len(ordered), 500):
+            part = ordered[start : start + 500]
+            shared = set(
+                connection.execute(
+                    select(key_column)
+                    .where(key_column.in_(part))
+                    .group_by(key_column)
+                    .having(func.count() > 1)
+                ).scalars()
+            )
+            connection.execute(
+                update(contacts_lookup).where(key_column.in_(part)).values({flag_column.name: False})
+            )
+            if shared:
+                connection.execute(
+                    update(contacts_lookup)
+                    .where(key_column.in_(sorted(shared)))
+                    .values({flag_column.name: True})
+                )
+
+
+def lookup(
+    engine: Engine, *, email_key: str | None = None, phone_key: str | None = None
+) -> list[dict[str, Any]]:
+    """Lookup rows matching either key (all candidates when a key is shared)."""
+    conditions = []
+    if email_key:
+        conditions.append(contacts_lookup.c.email_key == email_key)
+    if phone_key:
+        conditions.append(contacts_lookup.c.phone_key == phone_key)
+    if not conditions:
+        return []
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(contacts_lookup).where(or_(*conditions)).order_by(contacts_lookup.c.sf_id)
+        )
+        return [dict(r._mapping) for r in rows]
+
+
+def ledger_rows(engine: Engine, workspace: str) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        return [
+            dict(r._mapping)
+            for r in connection.execute(select(sync_ledger).where(sync_ledger.c.workspace == workspace))
+        ]
+
+
+def runs_for_window(engine: Engine, dag_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(sync_runs)
+            .where(
+                and_(
+                    sync_runs.c.dag_id == dag_id,
+                    sync_runs.c.window_start >= start,
+                    sync_runs.c.window_end <= end,
+                )
+            )
+            .order_by(sync_runs.c.window_start)
+        )
+        return [{**dict(r._mapping), "started_at": _aware(r.started_at)} for r in rows]

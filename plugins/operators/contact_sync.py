@@ -1,0 +1,573 @@
+"""
+The steps of the contact sync, called by the tasks of ``salesforce_contacts_sync`` and the backfill DAG.
+
+Each step reads and writes the state DB and hands the next step only the run key (``<dag_id>/<run_id>``):
+
+1. :meth:`ContactSyncJob.extract` reads the window's Contacts (and Leads when configured) from Salesforce, plus
+   contacts with open failures whose ``SystemModstamp`` changed, into ``staged_contacts``;
+2. :meth:`ContactSyncJob.classify` normalises and classifies them, skips what the ledger already holds, assigns
+   key ownership, validates the rows to write (Great Expectations) and splits them into chunks;
+3. :meth:`ContactSyncJob.sync_chunk` (a mapped task per chunk) finds or creates each contact in respond.io,
+   writes the Salesforce Id custom field and tags it, recording each contact's outcome as it finishes;
+4. :meth:`ContactSyncJob.finalize` records failures for analysts, upserts lookup rows and the run summary.
+
+Every contact read ends in exactly one outcome (``contact_sync.state.sync_store.OUTCOMES``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from contact_sync.settings import PROJECT_DIR, Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from hooks.respond_io import RespondIoHook
+    from hooks.salesforce import SalesforceContactsHook
+    from sqlalchemy.engine import Engine
+
+log = logging.getLogger(__name__)
+
+CONTACT_FIELDS = (
+    "Id", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "MailingCountry", "MailingCountryCode",
+    "LeadSource", "Title", "CreatedDate", "CreatedById", "SystemModstamp",
+)  # fmt: skip
+LEAD_FIELDS = (
+    "Id", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "Country", "CountryCode", "LeadSource",
+    "Title", "CreatedDate", "CreatedById", "SystemModstamp",
+)  # fmt: skip
+DISPLAY_FIELDS = ("FirstName", "LastName", "Title", "LeadSource", "MailingCountry")
+REPORTS_DIR = PROJECT_DIR / "var" / "validation-reports"
+
+
+class SyncSystemError(RuntimeError):
+    """A systemic failure (auth, a service down, a bug): the task fails and its retry resumes the work."""
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """The DAG params that change a run's behaviour."""
+
+    include_bulk_imports: bool = False
+    tag: str = "Auto-create: Salesforce"
+    bulk_import_tag: str = ""
+    default_region: str = "US"
+    dry_run: bool = False
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], settings: Settings) -> RunParams:
+        return cls(
+            include_bulk_imports=bool(params.get("include_bulk_imports", False)),
+            tag=str(params.get("tag") or settings.tag),
+            bulk_import_tag=str(params.get("bulk_import_tag") or settings.bulk_import_tag or ""),
+            default_region=str(params.get("default_region") or settings.default_region),
+            dry_run=bool(params.get("dry_run", False)),
+        )
+
+
+class Progress:
+    """Log ``done / total``, rate and extra facts at most every ``every`` seconds."""
+
+    def __init__(self, what: str, total: int | None, every: float = 10.0) -> None:
+        self.what, self.total, self.every = what, total, every
+        self.started = self.last = time.monotonic()
+        self.done = 0
+
+    def step(self, n: int = 1, extra: str = "") -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            self.log(extra)
+
+    def log(self, extra: str = "") -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        total = f"/{self.total:,}" if self.total is not None else ""
+        log.info(
+            "%s: %s%s done, %.0f/s%s",
+            self.what,
+            f"{self.done:,}",
+            total,
+            self.done / elapsed,
+            f", {extra}" if extra else "",
+        )
+
+
+class ContactSyncJob:
+    """
+    One run of the sync for one respond.io workspace.
+
+    :param settings: contact-sync settings (``contact_sync.settings.load_settings()``).
+    :param dag_id: the DAG, for the run key and the runs table.
+    :param run_id: the DAG run.
+    :param workspace: the respond.io connection id of the workspace.
+    :param window_start: start of the run's data interval (inclusive).
+    :param window_end: end of the data interval (exclusive).
+    :param params: the run's :class:`RunParams`.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        dag_id: str,
+        run_id: str,
+        workspace: str,
+        window_start: datetime,
+        window_end: datetime,
+        params: RunParams,
+    ) -> None:
+        self.settings = settings
+        self.dag_id = dag_id
+        self.run_id = run_id
+        self.workspace = workspace
+        self.window_start = window_start
+        self.window_end = window_end
+        self.params = params
+        self.run_key = f"{dag_id}/{run_id}"
+
+    # -- wiring ----------------------------------------------------------------------------------------
+
+    @cached_property
+    def engine(self) -> Engine:
+        from hooks.state_db import StateDbHook
+
+        return StateDbHook(state_db_conn_id=self.settings.state_db_conn_id).engine
+
+    @cached_property
+    def salesforce(self) -> SalesforceContactsHook:
+        from hooks.salesforce import SalesforceContactsHook
+
+        return SalesforceContactsHook(
+            self.settings.salesforce_conn_id, consumer="sync", state_db_conn_id=self.settings.state_db_conn_id
+        )
+
+    @cached_property
+    def respond_io(self) -> RespondIoHook:
+        from hooks.respond_io import RespondIoHook
+
+        return RespondIoHook(respond_io_conn_id=self.workspace)
+
+    # -- 1. extract ------------------------------------------------------------------------------------
+
+    def extract(self) -> dict[str, Any]:
+        """Stage the window's records and the changed contacts with open failures; returns counts."""
+        from hooks.salesforce import parse_salesforce_datetime
+
+        from contact_sync.state import sync_store
+
+        sync_store.start_run(
+            self.engine, dag_id=self.dag_id, run_id=self.run_id, workspace=self.workspace,
+            window_start=self.window_start, window_end=self.window_end,
+            details={"params": self.params.__dict__, "overlap_seconds": self.settings.overlap_seconds},
+        )  # fmt: skip
+        overlap = timedelta(seconds=self.settings.overlap_seconds)
+        staged: Counter[str] = Counter()
+        sobjects = [("Contact", CONTACT_FIELDS)] + (
+            [("Lead", LEAD_FIELDS)] if self.settings.include_leads else []
+        )
+        for sobject, fields in sobjects:
+            records = self.salesforce.stream_window(
+                self.window_start, self.window_end, sobject=sobject, fields=fields, overlap=overlap
+            )
+            progress = Progress(f"extract {sobject}", None)
+            staged[sobject] += sync_store.stage_records(
+                self.engine, self.run_key, self.workspace, sobject,
+                self._counted(records, progress), parse_salesforce_datetime,
+            )  # fmt: skip
+            progress.log(self._budget_left())
+        # Contacts with open failures that changed in Salesforce since (an analyst's fix flows through).
+        open_ids = sync_store.open_failure_ids(self.engine, self.workspace)
+        reread = 0
+        if open_ids:
+            changed = (
+                record
+                for record in self.salesforce.stream_window(
+                    self.window_start,
+                    self.window_end,
+                    cursor="SystemModstamp",
+                    fields=CONTACT_FIELDS,
+                    overlap=overlap,
+                )  # fmt: skip
+                if record["Id"] in open_ids
+            )
+            reread = sync_store.stage_records(
+                self.engine, self.run_key, self.workspace, "Contact", changed, parse_salesforce_datetime
+            )
+        result = {"run_key": self.run_key, "staged": dict(staged), "reread_open_failures": reread}
+        log.info("extract: %s", result)
+        return result
+
+    @staticmethod
+    def _counted(records: Iterable[dict[str, Any]], progress: Progress) -> Iterable[dict[str, Any]]:
+        for record in records:
+            progress.step()
+            yield record
+
+    def _budget_left(self) -> str:
+        usage = self.salesforce.budget_usage()
+        left = usage.remaining_for_consumer
+        return "Salesforce budget left: " + (f"{left:,} calls" if left is not None else "unknown yet")
+
+    # -- 2. classify -----------------------------------------------------------------------------------
+
+    def classify(self) -> list[int]:
+        """Decide every staged contact; returns the chunk numbers that have contacts to write."""
+        from contact_sync import BulkConfig, assign_ownership, classify_batch
+        from contact_sync.state import sync_store
+
+        records = [
+            self._as_contact(r) for r in sync_store.staged_records(self.engine, self.run_key, self.workspace)
+        ]
+        lookback = self._bulk_lookback()
+        classified = classify_batch(
+            records,
+            default_region=self.params.default_region,
+            bulk=BulkConfig(
+                import_users=frozenset(self.settings.import_users),
+                burst_size=self.settings.burst_size,
+                burst_window_seconds=float(self.settings.burst_window_seconds),
+            ),
+            lookback=lookback,
+        )
+        synced = sync_store.ledger_ids(self.engine, self.workspace, (c.sf_id for c in classified))
+        to_decide = [c for c in classified if c.sf_id not in synced]
+        keys = {k for c in to_decide for k in (_email_ident(c.email.key), _phone_ident(c.phone_key)) if k}
+        existing = sync_store.owners(self.engine, self.workspace, keys)
+        result = assign_ownership(to_decide, existing, sync_bulk_imports=self.params.include_bulk_imports)
+        rows = [self._decision_row(d) for d in result.decisions]
+        rows += [
+            {"sf_id": c.sf_id, "action": "already_synced", "identifier": c.identifier, "email_key": c.email.key,
+             "phone_key": c.phone_key, "reasons": [], "outcome": "already_synced"}
+            for c in classified if c.sf_id in synced
+        ]  # fmt: skip
+        writable = [r for r in rows if r["action"] == "write"]
+        for index, row in enumerate(writable):
+            row["chunk"] = index // self.settings.chunk_size
+        self._validate(result.to_write)
+        if not self.params.dry_run:
+            sync_store.claim_keys(self.engine, self.workspace, self.run_key, result.new_owners)
+        sync_store.save_decisions(self.engine, self.run_key, self.workspace, rows)
+        actions = Counter(r["action"] for r in rows)
+        log.info("classify: %s contacts: %s; %s chunk(s) of up to %s to write", len(rows), dict(actions),
+                 -(-len(writable) // self.settings.chunk_size), self.settings.chunk_size)  # fmt: skip
+        return sorted({r["chunk"] for r in writable})
+
+    @staticmethod
+    def _as_contact(record: dict[str, Any]) -> dict[str, Any]:
+        """Leads carry Country/CountryCode; the rules read the Contact names."""
+        if "Country" in record and "MailingCountry" not in record:
+            record = {
+                **record,
+                "MailingCountry": record.get("Country"),
+                "MailingCountryCode": record.get("CountryCode"),
+            }
+        return record
+
+    def _bulk_lookback(self) -> list[dict[str, Any]]:
+        """Contacts created just before the window, so a burst straddling its start is still recognised."""
+        end = self.window_start - timedelta(seconds=self.settings.overlap_seconds)
+        start = end - timedelta(seconds=self.settings.burst_window_seconds)
+        return list(
+            self.salesforce.stream_window(
+                start, end, fields=("Id", "CreatedById", "CreatedDate", "SystemModstamp")
+            )
+        )
+
+    def _decision_row(self, decision: Any) -> dict[str, Any]:
+        outcome = {"hold": "held_duplicate", "reject": "rejected", "skip": "skipped_bulk_import"}.get(
+            decision.action
+        )
+        reasons = [str(r) for r in decision.reasons]
+        if decision.action == "skip" and "BULK_IMPORT" not in reasons:
+            outcome = "already_synced"  # an earlier copy of the same Id in this batch (window overlap)
+        return {
+            "sf_id": decision.sf_id,
+            "action": decision.action,
+            "identifier": decision.identifier,
+            "email_key": decision.email_key,
+            "phone_key": decision.phone_key,
+            "reasons": reasons,
+            "owner_id": decision.owner_id,
+            "bulk_rule": str(decision.contact.bulk_rule) if decision.contact.bulk_rule else None,
+            "outcome": outcome,
+        }
+
+    def _validate(self, to_write: list[Any]) -> None:
+        """Run the GX suite over the rows to write; a failed expectation here is a bug in the rules."""
+        if not to_write:
+            return
+        from contact_sync import frame_for_validation, validate_written
+
+        name = self.run_key.replace("/", "__").replace(":", "-").replace("+", "_")
+        summary = validate_written(
+            frame_for_validation(to_write), data_docs_dir=REPORTS_DIR / name, run_name=name
+        )
+        log.info("validation: %s", summary.as_dict())
+        if not summary.success:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(
+                f"the validation suite failed on rows the rules guarantee (a bug, not bad data): {summary.as_dict()}"
+            )
+
+    # -- 3. sync one chunk -----------------------------------------------------------------------------
+
+    def sync_chunk(self, chunk: int) -> dict[str, Any]:
+        """Write one chunk's contacts to respond.io; each outcome is recorded the moment it is known."""
+        from hooks.respond_io_pipeline import ContactPipeline
+
+        from contact_sync.state import sync_store
+
+        rows = sync_store.chunk_rows(self.engine, self.run_key, self.workspace, chunk)
+        if not rows:
+            return {"chunk": chunk, "outcomes": {}}
+        already = sync_store.ledger_ids(self.engine, self.workspace, [r["sf_id"] for r in rows])
+        if not self.params.dry_run:
+            self._ensure_workspace_setup()
+        outcomes: Counter[str] = Counter()
+        progress = Progress(f"chunk {chunk}", len(rows))
+        pending = [r for r in rows if r["sf_id"] not in already]
+        for row in rows:
+            if row["sf_id"] in already:  # finished by an earlier try of this task: no second call
+                sync_store.record_outcome(self.engine, run_key=self.run_key, workspace=self.workspace, row=row,
+                                          outcome="already_synced", detail="ledger")  # fmt: skip
+                outcomes["already_synced"] += 1
+        for item in ContactPipeline(self.respond_io).map(self._sync_one, pending):
+            row = item.item
+            if item.ok:
+                outcome, contact_id, written = item.value
+                detail = None
+            else:
+                outcome = (
+                    "rejected" if item.error_class in {"permanent", "invalid_input"} else "retry_pending"
+                )
+                contact_id, written, detail = None, None, f"{item.error_class}: {item.message}"
+                if outcome == "rejected":
+                    row = {**row, "reasons": [*(row.get("reasons") or []), "RESPOND_IO_REJECTED"]}
+                    self._add_reason(row)
+            sync_store.record_outcome(
+                self.engine, run_key=self.run_key, workspace=self.workspace, row=row, outcome=outcome,
+                detail=detail, contact_id=contact_id, written_fields=written, ledger=not self.params.dry_run,
+            )  # fmt: skip
+            outcomes[outcome] += 1
+            progress.step(extra=str(dict(outcomes)))
+            _maybe_crash(sum(outcomes.values()))
+        progress.log(str(dict(outcomes)))
+        return {"chunk": chunk, "outcomes": dict(outcomes)}
+
+    def _add_reason(self, row: Mapping[str, Any]) -> None:
+        from sqlalchemy import update
+
+        from contact_sync.state.schema import staged_contacts as t
+
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(t)
+                .where(
+                    t.c.run_key == self.run_key, t.c.workspace == self.workspace, t.c.sf_id == row["sf_id"]
+                )
+                .values(reasons=list(row["reasons"]))
+            )
+
+    def _ensure_workspace_setup(self) -> None:
+        for name in filter(None, (self.params.tag, self.params.bulk_import_tag)):
+            self.respond_io.ensure_tag(name).raise_for_error()
+        self.respond_io.ensure_custom_field(
+            self.settings.salesforce_id_field, name="Salesforce Id"
+        ).raise_for_error()
+
+    def _sync_one(self, row: Mapping[str, Any]) -> tuple[str, int | None, dict[str, Any]]:
+        """Find (by email key, then phone key) or create the contact, set the Salesforce Id field, tag it."""
+        from hooks.respond_io_identifiers import contact_identifier
+
+        hook = self.respond_io
+        fields = self._fields(row)
+        existing = None
+        for kind, key in (("email", row.get("email_key")), ("phone", row.get("phone_key"))):
+            if not key:
+                continue
+            found = hook.get_contact(contact_identifier(kind, key))
+            if found.ok:
+                existing = found.data
+                break
+            if not found.not_found:
+                found.raise_for_error()
+        if self.params.dry_run:
+            return ("updated_existing" if existing else "created"), (existing or {}).get("id"), fields
+        if existing is None:
+            created = hook.create_or_update(row["identifier"], fields).raise_for_error()
+            contact_id, outcome, written = created.contact_id, "created", fields
+        tags = [self.params.tag]
+        if row.get("bulk_rule") and self.params.bulk_import_tag:
+            tags.append(self.params.bulk_import_tag)
+        if existing is not None:
+            contact_id = int(existing["id"])
+            if _sf_id_of(existing, self.settings.salesforce_id_field) == row["sf_id"]:
+                # Ours, from an attempt that died before recording it: finish it without repeating writes.
+                outcome, written = "created", {}
+                missing_tags = [t for t in tags if t not in (existing.get("tags") or [])]
+                if missing_tags:
+                    hook.add_tags(contact_identifier("id", contact_id), missing_tags).raise_for_error()
+                return outcome, contact_id, {**fields, "tags": tags}
+            outcome, written = "updated_existing", self._update_fields(existing, fields)
+            if written:
+                hook.update_contact(contact_identifier("id", contact_id), written).raise_for_error()
+        hook.add_tags(contact_identifier("id", contact_id), tags).raise_for_error()
+        return outcome, contact_id, {**written, "tags": tags}
+
+    def _fields(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """respond.io ContactFields for a staged row; keys this contact does not own are never sent."""
+        from contact_sync import resolve_region
+
+        record = row["record"]
+        first, last = (record.get("FirstName") or "").strip(), (record.get("LastName") or "").strip()
+        fields: dict[str, Any] = {"firstName": first or last or self.settings.first_name_placeholder}
+        if first and last:
+            fields["lastName"] = last
+        if row.get("email_key"):
+            fields["email"] = row["email_key"]
+        if row.get("phone_key"):
+            fields["phone"] = row["phone_key"]
+        country = record.get("MailingCountryCode") or record.get("CountryCode")
+        country = country or resolve_region(record.get("MailingCountry") or record.get("Country"))
+        if country and len(str(country)) == 2:
+            fields["countryCode"] = str(country).upper()
+        fields["custom_fields"] = [{"name": self.settings.salesforce_id_field, "value": row["sf_id"]}]
+        return fields
+
+    def _update_fields(self, existing: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+        """What to change on a contact that already existed: our Id field, missing keys, names only if allowed."""
+        update: dict[str, Any] = {"custom_fields": fields["custom_fields"]}
+        for key in ("email", "phone", "countryCode"):
+            if fields.get(key) and not existing.get(key):
+                update[key] = fields[key]
+        for key in ("firstName", "lastName"):
+            if fields.get(key) and (self.settings.overwrite_names or not existing.get(key)):
+                update[key] = fields[key]
+        return update
+
+    # -- 4. finalize -----------------------------------------------------------------------------------
+
+    def finalize(self) -> dict[str, Any]:
+        """Failures for analysts, lookup rows, counts; returns the run summary (small, for XCom)."""
+        from contact_sync.state import sync_store
+
+        staged = self._staged_with_results()
+        failures = sync_store.record_failures(
+            self.engine, self.run_key, self.workspace, staged["failure_details"]
+        )
+        sync_store.upsert_lookup(self.engine, staged["lookup_rows"])
+        counts = sync_store.run_counts(self.engine, self.run_key, self.workspace)
+        usage = self.salesforce.budget_usage()
+        summary = {
+            "run_key": self.run_key,
+            "workspace": self.workspace,
+            "window": [self.window_start.isoformat(), self.window_end.isoformat()],
+            "dry_run": self.params.dry_run,
+            "read": counts.read,
+            "outcomes": counts.outcomes,
+            "reasons": counts.reasons,
+            "adds_up": counts.adds_up,
+            "failures_recorded": failures,
+            "salesforce_calls_24h": dict(usage.by_consumer),
+            "salesforce_org_usage": [usage.org_used, usage.allocation],
+        }
+        status = "success" if counts.adds_up else "incomplete"
+        sync_store.finish_run(
+            self.engine, dag_id=self.dag_id, run_id=self.run_id, workspace=self.workspace, status=status,
+            counts=counts.outcomes, details=summary,
+        )  # fmt: skip
+        log.info("run summary: %s", format_summary(summary))
+        if not counts.adds_up:
+            raise SyncSystemError(
+                f"{counts.undecided} of {counts.read} contacts have no outcome: a chunk did not finish; "
+                "clear the failed chunk tasks to resume"
+            )
+        return summary
+
+    def _staged_with_results(self) -> dict[str, Any]:
+        """Re-classify the staged rows (cheap, deterministic) for the analyst values and lookup rows."""
+        from contact_sync import classify
+        from contact_sync.state import sync_store
+
+        details: dict[str, dict[str, Any]] = {}
+        lookup_rows = []
+        for record in sync_store.staged_records(self.engine, self.run_key, self.workspace):
+            contact = self._as_contact(record)
+            c = classify(contact, default_region=self.params.default_region)
+            phone = c.phone if c.phone_field != "MobilePhone" else c.mobile
+            raw_phone_result = c.phone if c.phone.verdict != "missing" else c.mobile
+            details[c.sf_id] = {
+                "raw_email": contact.get("Email"),
+                "raw_phone": contact.get("Phone"),
+                "raw_mobile": contact.get("MobilePhone"),
+                "raw_country": contact.get("MailingCountry"),
+                "normalized_email": c.email.key,
+                "normalized_phone": phone.key if c.phone_field else None,
+                "region_assumed": (phone if c.phone_field else raw_phone_result).region,
+                "region_source": (phone if c.phone_field else raw_phone_result).region_source,
+            }
+            lookup_rows.append({
+                "sf_id": c.sf_id,
+                "email_key": c.email.key,
+                "phone_key": c.phone_key,
+                "first_name": contact.get("FirstName"),
+                "last_name": contact.get("LastName"),
+                "fields": {k: contact.get(k) for k in DISPLAY_FIELDS if k in contact},
+                "system_modstamp": _parse(contact.get("SystemModstamp")),
+            })  # fmt: skip
+        return {"failure_details": details, "lookup_rows": lookup_rows}
+
+
+def _maybe_crash(done: int) -> None:
+    """Fault injection for the crash tests: ``CONTACT_SYNC_FAULT_CRASH_AFTER=N`` makes the first attempt of a
+    chunk die after N recorded contacts (while other contacts are in flight), once per marker file."""
+    import os
+
+    after = os.environ.get("CONTACT_SYNC_FAULT_CRASH_AFTER")
+    marker = os.environ.get("CONTACT_SYNC_FAULT_MARKER")
+    if not after or not marker or done < int(after) or Path(marker).exists():
+        return
+    Path(marker).write_text(str(done))
+    raise SyncSystemError(f"injected crash after {done} contacts (CONTACT_SYNC_FAULT_CRASH_AFTER)")
+
+
+def format_summary(summary: Mapping[str, Any]) -> str:
+    outcomes = ", ".join(f"{k} {v}" for k, v in summary["outcomes"].items() if v) or "nothing new"
+    reasons = ", ".join(f"{k} {v}" for k, v in list(summary["reasons"].items())[:6])
+    dry = " (dry run: nothing written)" if summary.get("dry_run") else ""
+    return f"{summary['read']} contacts read{dry}: {outcomes}" + (f"; reasons: {reasons}" if reasons else "")
+
+
+def _email_ident(key: str | None) -> str | None:
+    return f"email:{key}" if key else None
+
+
+def _phone_ident(key: str | None) -> str | None:
+    return f"phone:{key}" if key else None
+
+
+def _sf_id_of(contact: Mapping[str, Any], slug: str) -> str | None:
+    for field in contact.get("custom_fields") or []:
+        if field.get("name") == slug:
+            return field.get("value")
+    return None
+
+
+def _parse(value: str | None) -> datetime | None:
+    from hooks.salesforce import parse_salesforce_datetime
+
+    return parse_salesforce_datetime(value) if value else None
+
+
+def reports_dir() -> Path:
+    return REPORTS_DIR
