@@ -27,9 +27,11 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 
 def _generate(count: int, seed: int) -> list[dict[str, Any]]:
@@ -107,7 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--sample", type=int, default=50_000, help="rows for the plain loop and the 1-process run")
+    parser.add_argument(
+        "--sample", type=int, default=50_000, help="rows for the plain loop and the 1-process run"
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--docs", default=None, help="write GX Data Docs to this folder")
     args = parser.parse_args(argv)
@@ -120,21 +124,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     contacts = _generate(args.count, args.seed)
     generated = time.perf_counter() - started
     input_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"generated {len(contacts):,} demo contacts in {generated:.1f} s (not timed below); "
-          f"RSS with the input held: {input_rss:,.0f} MB")
+    print(
+        f"generated {len(contacts):,} demo contacts in {generated:.1f} s (not timed below); "
+        f"RSS with the input held: {input_rss:,.0f} MB"
+    )
     sample = contacts[: min(args.sample, len(contacts))]
 
     classify_batch(sample[:2_000])  # load phonenumbers / email-validator metadata outside the timings
     base = _baseline(sample)
     base_rate = len(sample) / base
-    print(f"plain loop (phonenumbers + email-validator), 1 process, {len(sample):,} rows: {base_rate:,.0f} contacts/s")
+    print(
+        f"plain loop (phonenumbers + email-validator), 1 process, {len(sample):,} rows: {base_rate:,.0f} contacts/s"
+    )
 
     t0 = time.perf_counter()
     classify_batch(sample)
     single = time.perf_counter() - t0
     single_rate = len(sample) / single
-    print(f"classify_batch, 1 process, same rows: {single_rate:,.0f} contacts/s "
-          f"(ratio to plain loop: {single_rate / base_rate:.2f}x)")
+    print(
+        f"classify_batch, 1 process, same rows: {single_rate:,.0f} contacts/s "
+        f"(ratio to plain loop: {single_rate / base_rate:.2f}x)"
+    )
 
     # Warm the GX import so the timed run measures validation, as an Airflow worker that already imported it.
     import great_expectations  # noqa: F401
@@ -159,18 +169,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     actions = Counter(d.action for d in ownership.decisions)
-    print(f"classify_many, {args.processes} processes, {len(contacts):,} rows: {t1 - t0:.1f} s "
-          f"({many_rate:,.0f} contacts/s; {many_rate / single_rate:.2f}x the 1-process rate, "
-          f"{many_rate / base_rate:.2f}x the plain loop)")
-    print(f"assign_ownership: {t2 - t1:.1f} s; validation frame: {t3 - t2:.1f} s; "
-          f"GX validation on {len(frame):,} rows: {t4 - t3:.1f} s")
-    print(f"TOTAL classify+ownership+frame+GX: {wall:.1f} s wall for {len(contacts):,} contacts "
-          f"({len(contacts) / wall:,.0f} contacts/s, {(len(contacts) / wall) / base_rate:.2f}x the plain loop); "
-          f"target: 1M in <= 60 s on 2 cores")
-    print(f"peak RSS: parent {own:,.0f} MB (of which input {input_rss:,.0f} MB), largest worker {worker:,.0f} MB, "
-          f"parent + workers sampled {sampler.peak_total_kib / 1024:,.0f} MB (shared pages counted per process)")
-    print(f"actions: {dict(actions)}; suite success: {summary.success} "
-          f"({summary.successful_expectations}/{summary.evaluated_expectations})")
+    print(
+        f"classify_many, {args.processes} processes, {len(contacts):,} rows: {t1 - t0:.1f} s "
+        f"({many_rate:,.0f} contacts/s; {many_rate / single_rate:.2f}x the 1-process rate, "
+        f"{many_rate / base_rate:.2f}x the plain loop)"
+    )
+    print(
+        f"assign_ownership: {t2 - t1:.1f} s; validation frame: {t3 - t2:.1f} s; "
+        f"GX validation on {len(frame):,} rows: {t4 - t3:.1f} s"
+    )
+    print(
+        f"TOTAL classify+ownership+frame+GX: {wall:.1f} s wall for {len(contacts):,} contacts "
+        f"({len(contacts) / wall:,.0f} contacts/s, {(len(contacts) / wall) / base_rate:.2f}x the plain loop); "
+        f"target: 1M in <= 60 s on 2 cores"
+    )
+    print(
+        f"peak RSS: parent {own:,.0f} MB (of which input {input_rss:,.0f} MB), largest worker {worker:,.0f} MB, "
+        f"parent + workers sampled {sampler.peak_total_kib / 1024:,.0f} MB (shared pages counted per process)"
+    )
+    print(
+        f"actions: {dict(actions)}; suite success: {summary.success} "
+        f"({summary.successful_expectations}/{summary.evaluated_expectations})"
+    )
     return 0 if summary.success else 1
 
 

@@ -10,12 +10,14 @@ boundary is still recognised; they are not themselves reported.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contact_sync.timestamps import parse_sf_datetime
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 __all__ = ["BulkConfig", "BulkRule", "detect_bulk_imports"]
 
@@ -100,7 +102,9 @@ def detect_bulk_imports(
     return flagged
 
 
-def _mark_bursts(events: list[tuple[float, str, bool]], config: BulkConfig, flagged: dict[str, BulkRule]) -> None:
+def _mark_bursts(
+    events: list[tuple[float, str, bool]], config: BulkConfig, flagged: dict[str, BulkRule]
+) -> None:
     """Two-pointer sweep: mark every event inside a span of ≤ W seconds holding ≥ N events (linear time)."""
     left = 0
     next_unmarked = 0

@@ -12,7 +12,6 @@ import logging
 import os
 import pickle
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from contact_sync.bulk_import import BulkConfig, BulkRule, detect_bulk_imports
@@ -25,6 +24,7 @@ from contact_sync.text import clean_text
 from contact_sync.timestamps import parse_sf_datetime
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from multiprocessing.connection import Connection
 
 __all__ = ["ClassifiedContact", "classify", "classify_batch", "classify_many"]
@@ -86,7 +86,9 @@ class ClassifiedContact(NamedTuple):
     @property
     def identifier_kind(self) -> Literal["email", "phone"] | None:
         """``"email"``, ``"phone"`` or ``None``."""
-        return None if self.identifier is None else "email" if self.identifier.startswith("email:") else "phone"
+        return (
+            None if self.identifier is None else "email" if self.identifier.startswith("email:") else "phone"
+        )
 
     @property
     def reasons(self) -> tuple[Reason, ...]:
@@ -239,7 +241,7 @@ def _receive(conn: Connection, into: list[list[ClassifiedContact] | None]) -> No
     """Parent thread: store every chunk a worker sends until it closes its end."""
     try:
         while True:
-            index, part = pickle.loads(conn.recv_bytes())
+            index, part = pickle.loads(conn.recv_bytes())  # noqa: S301 - our own forked worker
             into[index] = part
     except (EOFError, OSError):  # the worker finished (or died: its chunks are redone by the caller)
         pass
@@ -295,7 +297,9 @@ def classify_many(
                 worker = context.Process(target=_worker, args=(counter, chunks, send_end), daemon=True)
                 worker.start()
                 send_end.close()
-                workers.append((worker, threading.Thread(target=_receive, args=(receive_end, parts), daemon=True)))
+                workers.append(
+                    (worker, threading.Thread(target=_receive, args=(receive_end, parts), daemon=True))
+                )
             for _, thread in workers:
                 thread.start()
             while (index := _take(counter, chunks)) is not None:
@@ -305,7 +309,9 @@ def classify_many(
                 worker.join()
             missing = [index for index, part in enumerate(parts) if part is None]
             if missing:
-                log.warning("classify_many: %s chunk(s) not returned by a worker; classifying them here", len(missing))
+                log.warning(
+                    "classify_many: %s chunk(s) not returned by a worker; classifying them here", len(missing)
+                )
                 for index in missing:
                     parts[index] = _classify_chunk(index)
             return [contact for part in parts for contact in part or ()]

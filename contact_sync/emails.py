@@ -23,16 +23,59 @@ _MAX_ADDRESS = 254
 #: Whole values that mean "no email" (compared case-folded, spaces collapsed).
 _PLACEHOLDER_VALUES = frozenset(
     {
-        "n/a", "na", "n.a.", "n.a", "#n/a", "none", "null", "nil", "nan", "-", "--", "---", ".", "?", "x", "xx",
-        "xxx", "0", "unknown", "noemail", "no email", "no-email", "no_email", "not available", "not provided",
-        "tbd", "tba", "test", "email", "e-mail", "@",
+        "n/a",
+        "na",
+        "n.a.",
+        "n.a",
+        "#n/a",
+        "none",
+        "null",
+        "nil",
+        "nan",
+        "-",
+        "--",
+        "---",
+        ".",
+        "?",
+        "x",
+        "xx",
+        "xxx",
+        "0",
+        "unknown",
+        "noemail",
+        "no email",
+        "no-email",
+        "no_email",
+        "not available",
+        "not provided",
+        "tbd",
+        "tba",
+        "test",
+        "email",
+        "e-mail",
+        "@",
     }
 )
 #: Local parts that never belong to a person (``noemail@noemail.com`` and friends).
 _PLACEHOLDER_LOCALS = frozenset(
     {
-        "noemail", "no-email", "no.email", "no_email", "nomail", "none", "null", "unknown", "donotemail",
-        "do-not-email", "noreply", "no-reply", "do-not-reply", "donotreply", "invalid", "n-a", "na",
+        "noemail",
+        "no-email",
+        "no.email",
+        "no_email",
+        "nomail",
+        "none",
+        "null",
+        "unknown",
+        "donotemail",
+        "do-not-email",
+        "noreply",
+        "no-reply",
+        "do-not-reply",
+        "donotreply",
+        "invalid",
+        "n-a",
+        "na",
     }
 )
 
@@ -44,7 +87,7 @@ _TLD = re.compile(r"(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})", re.ASCII)
 _DISPLAY_FORM = re.compile(r"^(?P<name>.*?)<(?P<addr>[^<>]*)>\s*(?:\([^()]*\))?$", re.DOTALL)
 _TRAILING_COMMENT = re.compile(r"\s*\([^()]*\)$")
 _SEPARATORS = re.compile(r"[,;\s/|]+")
-_QUOTES = ("\"\"", "''", "``", "\u201c\u201d", "\u2018\u2019", "\u00ab\u00bb", "<>", "[]", "()")
+_QUOTES = ('""', "''", "``", "\u201c\u201d", "\u2018\u2019", "\u00ab\u00bb", "<>", "[]", "()")
 
 
 class EmailResult(NamedTuple):

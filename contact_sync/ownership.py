@@ -18,14 +18,17 @@ Per contact:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from contact_sync.contacts import ClassifiedContact
 from contact_sync.gcpause import gc_paused
 from contact_sync.reasons import Reason
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from contact_sync.contacts import ClassifiedContact
 
 __all__ = ["Action", "Decision", "OwnershipResult", "assign_ownership"]
 

@@ -59,7 +59,9 @@ def _build(metadata: PhoneMetadata, length: int) -> _Matchers:
         return (metadata, None, None)
     # With identical fixed-line and mobile patterns the library never tries the mobile description.
     names = _TYPE_DESCS[:-1] if metadata.same_mobile_and_fixed_line_pattern else _TYPE_DESCS
-    parts = [part for part in (_pattern_for_length(getattr(metadata, name), length) for name in names) if part]
+    parts = [
+        part for part in (_pattern_for_length(getattr(metadata, name), length) for name in names) if part
+    ]
     types = re.compile("|".join("(?:" + part + ")" for part in parts)) if parts else None
     return (metadata, re.compile(general), types)
 

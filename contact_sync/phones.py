@@ -33,8 +33,32 @@ _E164 = re.compile(E164_PATTERN)
 RegionSource = Literal["number", "country", "default", "international_prefix"]
 
 _PLACEHOLDERS = frozenset(
-    {"n/a", "na", "n.a.", "#n/a", "none", "null", "nil", "nan", "-", "--", "---", ".", "?", "x", "unknown",
-     "no phone", "nophone", "no-phone", "not available", "not provided", "tbd", "tba", "test", "phone"}
+    {
+        "n/a",
+        "na",
+        "n.a.",
+        "#n/a",
+        "none",
+        "null",
+        "nil",
+        "nan",
+        "-",
+        "--",
+        "---",
+        ".",
+        "?",
+        "x",
+        "unknown",
+        "no phone",
+        "nophone",
+        "no-phone",
+        "not available",
+        "not provided",
+        "tbd",
+        "tba",
+        "test",
+        "phone",
+    }
 )
 _MX_CODE = 52
 _NON_DIGITS = re.compile(r"[^0-9]+")
@@ -128,7 +152,9 @@ def _parse(text: str, region: str | None) -> tuple[PhoneNumber | None, Reason | 
     return number, None, number_region
 
 
-def _valid(number: PhoneNumber, number_region: str | None, region: str | None, source: RegionSource) -> PhoneResult:
+def _valid(
+    number: PhoneNumber, number_region: str | None, region: str | None, source: RegionSource
+) -> PhoneResult:
     import phonenumbers
 
     key = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -175,7 +201,9 @@ def _normalize(text: str, region: str | None, source: RegionSource) -> PhoneResu
             return _valid(mexican, phonenumbers.region_code_for_number(mexican), region, source)
     extension = number.extension if number is not None else None
     if source == "number":  # the region is the number's own, not the one we would have assumed
-        region = phonenumbers.region_code_for_country_code(number.country_code) if number is not None else None
+        region = (
+            phonenumbers.region_code_for_country_code(number.country_code) if number is not None else None
+        )
         region = None if region == phonenumbers.UNKNOWN_REGION else region
     return PhoneResult(None, "invalid", reason, region, source, extension or None)
 

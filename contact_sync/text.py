@@ -7,7 +7,9 @@ import re
 
 # Invisible characters that survive ``str.strip()``: zero-width space/joiners, word joiner, BOM, soft hyphen,
 # bidi marks and embeddings (common in numbers copied from right-to-left text).
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_INVISIBLE = (
+    "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 _INVISIBLE_TABLE = {ord(ch): None for ch in _INVISIBLE}
 _INVISIBLE_RE = re.compile("[" + _INVISIBLE + "]")
 _SPACE_RUN = re.compile(r"\s+")

@@ -11,7 +11,6 @@ pandas and great_expectations are imported inside the functions (nothing heavy a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,8 @@ from contact_sync.gcpause import gc_paused
 from contact_sync.phones import E164_PATTERN
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import great_expectations as gx
     import pandas as pd
     from great_expectations.data_context import AbstractDataContext
@@ -54,7 +55,9 @@ class SuiteFailure(RuntimeError):
 
     def __init__(self, summary: ValidationSummary) -> None:
         failed = ", ".join(f"{item['expectation']}({item['column']})" for item in summary.failed_expectations)
-        super().__init__(f"contact-sync validation suite failed: {failed}; rows: {summary.failing_row_ids[:20]}")
+        super().__init__(
+            f"contact-sync validation suite failed: {failed}; rows: {summary.failing_row_ids[:20]}"
+        )
         self.summary = summary
 
 

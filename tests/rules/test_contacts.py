@@ -34,7 +34,9 @@ def test_invalid_email_syncs_by_phone_and_keeps_the_email_warning(make_contact: 
 
 
 def test_phone_key_comes_from_first_valid_of_phone_then_mobile(make_contact: Make) -> None:
-    contact = classify(make_contact(1, Phone="12 3", MobilePhone="07911 123456", MailingCountry="United Kingdom"))
+    contact = classify(
+        make_contact(1, Phone="12 3", MobilePhone="07911 123456", MailingCountry="United Kingdom")
+    )
 
     assert contact.phone_field == "MobilePhone"
     assert contact.identifier == "phone:+447911123456"
@@ -49,7 +51,9 @@ def test_phone_wins_over_mobile_when_both_valid(make_contact: Make) -> None:
 
 
 def test_country_code_field_is_preferred_and_names_are_understood(make_contact: Make) -> None:
-    by_code = classify(make_contact(1, Phone="030 12345678", MailingCountryCode="DE", MailingCountry="Germany"))
+    by_code = classify(
+        make_contact(1, Phone="030 12345678", MailingCountryCode="DE", MailingCountry="Germany")
+    )
     by_local_name = classify(make_contact(2, Phone="030 12345678", MailingCountry="Deutschland"))
 
     assert by_code.phone_key == by_local_name.phone_key == "+493012345678"
@@ -90,8 +94,15 @@ def test_all_blank_is_missing(make_contact: Make) -> None:
     assert contact.reasons == (Reason.NO_VALID_IDENTIFIER,)
 
 
-@pytest.mark.parametrize("created", ["2026-10-01T12:00:00.000+0000", "2026-10-01T12:00:00.000Z",
-                                     datetime(2026, 10, 1, 12, 0), datetime(2026, 10, 1, 14, 0, tzinfo=UTC).astimezone()])
+@pytest.mark.parametrize(
+    "created",
+    [
+        "2026-10-01T12:00:00.000+0000",
+        "2026-10-01T12:00:00.000Z",
+        datetime(2026, 10, 1, 12, 0),
+        datetime(2026, 10, 1, 14, 0, tzinfo=UTC).astimezone(),
+    ],
+)
 def test_created_date_forms(make_contact: Make, created: object) -> None:
     contact = classify(make_contact(1, Email="a@example.com", CreatedDate=created))
 
@@ -99,7 +110,9 @@ def test_created_date_forms(make_contact: Make, created: object) -> None:
 
 
 def test_import_user_flag_without_batch(make_contact: Make) -> None:
-    contact = classify(make_contact(1, Email="a@example.com", CreatedById="005IMPORT00000000A"),
-                       import_users={"005IMPORT00000000A"})
+    contact = classify(
+        make_contact(1, Email="a@example.com", CreatedById="005IMPORT00000000A"),
+        import_users={"005IMPORT00000000A"},
+    )
 
     assert contact.bulk and contact.bulk_rule == BulkRule.IMPORT_USER

@@ -10,9 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contact_sync import classify_batch, classify_many, normalize_email, normalize_phone
+from contact_sync import classify_batch, classify_many, emails, normalize_email, normalize_phone, phones
 from contact_sync import contacts as contacts_module
-from contact_sync import emails, phones
 from contact_sync.phones import _normalize
 from sandbox.demo_data import generate_contacts
 
@@ -42,7 +41,11 @@ def test_special_use_domains_follow_email_validator_list(monkeypatch: pytest.Mon
     assert normalize_email("jane@printer.local").verdict == "invalid"
     assert normalize_email("jane@corp.example.com").verdict == "valid"
 
-    monkeypatch.setattr(email_validator, "SPECIAL_USE_DOMAIN_NAMES", [*email_validator.SPECIAL_USE_DOMAIN_NAMES, "example.com"])
+    monkeypatch.setattr(
+        email_validator,
+        "SPECIAL_USE_DOMAIN_NAMES",
+        [*email_validator.SPECIAL_USE_DOMAIN_NAMES, "example.com"],
+    )
 
     assert emails._special_use("corp.example.com") and emails._special_use("example.com")
     assert not emails._special_use("notexample.com")
@@ -52,7 +55,7 @@ WRAPPED = [
     "mailto:Jane.Doe@Example.com",
     "mailto:jane@example.com?subject=hi",
     "Jane Doe <jane.doe@example.org>",
-    "\"Jane\" <JANE@EXAMPLE.ORG> (work)",
+    '"Jane" <JANE@EXAMPLE.ORG> (work)',
     "<jane@example.com>",
     "'jane@example.com'",
     "[jane@example.com]",
@@ -78,7 +81,9 @@ def test_unwrapped_shortcut_matches_email_validator_route(raw: str, monkeypatch:
 
 local_part = st.from_regex(r"[A-Za-z0-9_%+-]{1,20}(\.[A-Za-z0-9_%+-]{1,10}){0,2}", fullmatch=True)
 domain = st.from_regex(r"([A-Za-z0-9]([A-Za-z0-9-]{0,10}[A-Za-z0-9])?\.){1,3}[A-Za-z]{2,6}", fullmatch=True)
-wrapper = st.sampled_from(["mailto:{}", "Name <{}>", "<{}>", "'{}'", "\"{}\"", "({})", "{} (c)", "mailto:{}?x=1"])
+wrapper = st.sampled_from(
+    ["mailto:{}", "Name <{}>", "<{}>", "'{}'", '"{}"', "({})", "{} (c)", "mailto:{}?x=1"]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -92,7 +97,9 @@ def test_unwrapped_shortcut_property(local: str, host: str, template: str) -> No
 
 
 @pytest.mark.parametrize(("processes", "chunk_size"), [(1, 100), (2, 97), (3, 500), (2, 10_000)])
-def test_classify_many_equals_classify_batch(demo: list[dict[str, Any]], processes: int, chunk_size: int) -> None:
+def test_classify_many_equals_classify_batch(
+    demo: list[dict[str, Any]], processes: int, chunk_size: int
+) -> None:
     expected = classify_batch(demo)
 
     result = classify_many(demo, processes=processes, chunk_size=chunk_size)

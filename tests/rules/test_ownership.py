@@ -28,7 +28,10 @@ def test_first_created_owns_the_email_and_the_second_is_held(make_contact: Make)
 
     assert [d.sf_id for d in result.decisions] == [sf_id(1), sf_id(2)]
     assert decisions[sf_id(1)].action == "write"
-    assert (decisions[sf_id(1)].email_key, decisions[sf_id(1)].phone_key) == ("jane@example.com", "+14155552671")
+    assert (decisions[sf_id(1)].email_key, decisions[sf_id(1)].phone_key) == (
+        "jane@example.com",
+        "+14155552671",
+    )
     held = decisions[sf_id(2)]
     assert held.action == "hold" and not held.writable
     assert held.owner_id == sf_id(1)
@@ -135,7 +138,9 @@ def test_repeated_id_in_a_batch_keeps_the_last_copy(make_contact: Make) -> None:
 
 def test_one_respondio_contact_per_key_in_a_messy_batch(make_contact: Make) -> None:
     contacts = [
-        make_contact(i, Email=f"user{i % 7}@example.com" if i % 3 else "n/a", Phone=f"415 555 {1000 + i % 11}")
+        make_contact(
+            i, Email=f"user{i % 7}@example.com" if i % 3 else "n/a", Phone=f"415 555 {1000 + i % 11}"
+        )
         for i in range(1, 200)
     ]
 

@@ -10,15 +10,29 @@ from phonenumbers import PhoneMetadata, PhoneNumber
 
 from contact_sync.phone_validity import is_valid_for_region, region_for_number
 
-_DESCS = ("general_desc", "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number",
-          "voip", "pager", "uan", "voicemail")
+_DESCS = (
+    "general_desc",
+    "fixed_line",
+    "mobile",
+    "toll_free",
+    "premium_rate",
+    "shared_cost",
+    "personal_number",
+    "voip",
+    "pager",
+    "uan",
+    "voicemail",
+)
 _COUNTRY_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 _OTHER_REGIONS = (None, "US", "CA", "GB", "JE", "IT", "RU", "KZ", "001", "ZZ")
 
 
 def _metadata() -> list[PhoneMetadata]:
     found = [PhoneMetadata.metadata_for_region(region) for region in sorted(phonenumbers.SUPPORTED_REGIONS)]
-    found += [PhoneMetadata.metadata_for_nongeo_region(code) for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS)]
+    found += [
+        PhoneMetadata.metadata_for_nongeo_region(code)
+        for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS)
+    ]
     return [metadata for metadata in found if metadata is not None]
 
 
@@ -48,7 +62,9 @@ def _assert_same(number: PhoneNumber) -> None:
     assert region == phonenumbers.region_code_for_number(number)
     assert is_valid_for_region(number, nsn, region) == phonenumbers.is_valid_number(number)
     for other in (region, *_OTHER_REGIONS):
-        assert is_valid_for_region(number, nsn, other) == phonenumbers.is_valid_number_for_region(number, other)
+        assert is_valid_for_region(number, nsn, other) == phonenumbers.is_valid_number_for_region(
+            number, other
+        )
 
 
 def test_every_example_number_and_its_variants_agree_with_phonenumbers() -> None:
@@ -74,7 +90,15 @@ def test_random_numbers_agree_with_phonenumbers(country_code: int, digits: str) 
 
 
 @pytest.mark.parametrize(
-    "text", ["+1 416 555 0134", "+1 268 464 1234", "+44 1534 456789", "+7 701 123 4567", "+39 06 1234 5678", "+800 1234 5678"]
+    "text",
+    [
+        "+1 416 555 0134",
+        "+1 268 464 1234",
+        "+44 1534 456789",
+        "+7 701 123 4567",
+        "+39 06 1234 5678",
+        "+800 1234 5678",
+    ],
 )
 def test_shared_country_codes_pick_the_same_region(text: str) -> None:
     number = phonenumbers.parse(text)

@@ -127,7 +127,14 @@ def test_invalid_numbers_carry_reason(raw: str, country: str | None, reason: Rea
 
 
 def test_same_digits_in_different_layout_meet_on_one_key() -> None:
-    layouts = ["+1 (415) 555-2671", "4155552671", "415.555.2671", "1-415-555-2671", "+14155552671", "(415)5552671"]
+    layouts = [
+        "+1 (415) 555-2671",
+        "4155552671",
+        "415.555.2671",
+        "1-415-555-2671",
+        "+14155552671",
+        "(415)5552671",
+    ]
 
     assert {normalize_phone(raw).key for raw in layouts} == {"+14155552671"}
 

@@ -22,11 +22,16 @@ email_like = st.one_of(
     st.text(max_size=60),
     st.builds(lambda a, b: f"{a}@{b}", local_part, domain),
     st.builds(lambda a, b, c: f"{c} <{a}@{b}>", local_part, domain, st.text(max_size=10)),
-    st.builds(lambda a, b, pad: f"{pad}{a}@{b}{pad}", local_part, domain, st.sampled_from([" ", "\u00a0", "\u200b"])),
+    st.builds(
+        lambda a, b, pad: f"{pad}{a}@{b}{pad}", local_part, domain, st.sampled_from([" ", "\u00a0", "\u200b"])
+    ),
     st.builds(lambda a, b: f"{a}@{b}", st.text(min_size=1, max_size=10), st.text(min_size=1, max_size=12)),
 )
-countries = st.one_of(st.none(), st.sampled_from(["US", "GB", "Deutschland", "FRA", "India", "日本", "Atlantis", ""]),
-                      st.text(max_size=12))
+countries = st.one_of(
+    st.none(),
+    st.sampled_from(["US", "GB", "Deutschland", "FRA", "India", "日本", "Atlantis", ""]),
+    st.text(max_size=12),
+)
 
 
 @SETTINGS
@@ -68,8 +73,14 @@ def test_normalize_phone_never_raises_and_is_idempotent(raw: object, country: st
 @SETTINGS
 @given(
     st.fixed_dictionaries(
-        {"Id": st.text(max_size=18), "Email": email_like, "Phone": phone_like, "MobilePhone": st.text(max_size=20),
-         "MailingCountry": countries, "CreatedDate": st.one_of(st.none(), st.text(max_size=30))}
+        {
+            "Id": st.text(max_size=18),
+            "Email": email_like,
+            "Phone": phone_like,
+            "MobilePhone": st.text(max_size=20),
+            "MailingCountry": countries,
+            "CreatedDate": st.one_of(st.none(), st.text(max_size=30)),
+        }
     )
 )
 def test_classify_never_raises(contact: dict[str, object]) -> None:

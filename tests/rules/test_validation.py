@@ -8,8 +8,14 @@ from typing import Any
 
 import pytest
 
-from contact_sync import SuiteFailure, assign_ownership, build_suite, classify_batch, frame_for_validation
-from contact_sync import validate_written
+from contact_sync import (
+    SuiteFailure,
+    assign_ownership,
+    build_suite,
+    classify_batch,
+    frame_for_validation,
+    validate_written,
+)
 from tests.rules.conftest import sf_id
 
 Make = Callable[..., dict[str, Any]]
