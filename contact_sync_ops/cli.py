@@ -12,6 +12,7 @@ import logging
 import sys
 
 from contact_sync_ops.airflow_context import prepare
+from contact_sync_ops.audit import add_arguments as add_audit_arguments
 
 
 def _state(args: argparse.Namespace) -> int:
@@ -38,6 +39,13 @@ def _check_connections(args: argparse.Namespace) -> int:
     return 0 if all(ok for ok, _ in results.values()) else 1
 
 
+def _audit(args: argparse.Namespace) -> int:
+    prepare()
+    from contact_sync_ops.audit import run
+
+    return run(args, sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="contact-sync", description="contact-sync operator commands")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -52,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--respond-io-conn-id", default="respond_io_default")
     check.add_argument("--state-db-conn-id", default="contact_sync_state")
     check.set_defaults(func=_check_connections)
+    audit = sub.add_parser(
+        "audit", help="failures by reason code for a date range, with examples; CSV export"
+    )
+    add_audit_arguments(audit)
+    audit.set_defaults(func=_audit)
     return parser
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from notifiers.contact_sync import on_run_failure
 
 from contact_sync.settings import load_settings
 
@@ -71,6 +72,7 @@ def _job(context: dict, workspace: str):  # noqa: ANN202 - imported lazily, insi
         "default_region": Param(SETTINGS.default_region, type="string", description="phone region fallback"),
         "dry_run": Param(False, type="boolean", description="do everything but write to respond.io"),
     },
+    on_failure_callback=on_run_failure(SETTINGS.alert_conn_id) if SETTINGS.alert_conn_id else None,
     doc_md=__doc__,
 )
 def salesforce_contacts_sync() -> None:
@@ -92,7 +94,18 @@ def salesforce_contacts_sync() -> None:
 
     @task(trigger_rule="all_done")
     def finalize(**context) -> list[dict]:
-        return [_job(context, workspace).finalize() for workspace in SETTINGS.workspaces]
+        summaries = [_job(context, workspace).finalize() for workspace in SETTINGS.workspaces]
+        if SETTINGS.alert_conn_id:
+            from notifiers.contact_sync import alert_if_rejections_high
+
+            for summary in summaries:
+                alert_if_rejections_high(
+                    {"counts": summary["outcomes"], "read": summary["read"]},
+                    SETTINGS.rejection_alert_share,
+                    SETTINGS.alert_conn_id,
+                    context,
+                )
+        return summaries
 
     chunks = classify(extract())
     chunks >> sync_chunk.expand(item=chunks) >> finalize()

@@ -120,6 +120,15 @@ def finish_run(
         )
 
 
+def run_status(engine: Engine, dag_id: str, run_id: str, workspace: str) -> str | None:
+    with engine.connect() as connection:
+        return connection.execute(
+            select(sync_runs.c.status).where(
+                sync_runs.c.dag_id == dag_id, sync_runs.c.run_id == run_id, sync_runs.c.workspace == workspace
+            )
+        ).scalar_one_or_none()
+
+
 # -- staging --------------------------------------------------------------------------------------------------
 
 

@@ -164,6 +164,7 @@ class ContactSyncJob:
 
         from contact_sync.state import sync_store
 
+        self._check_state_db()
         sync_store.start_run(
             self.engine, dag_id=self.dag_id, run_id=self.run_id, workspace=self.workspace,
             window_start=self.window_start, window_end=self.window_end,
@@ -205,6 +206,16 @@ class ContactSyncJob:
         result = {"run_key": self.run_key, "staged": dict(staged), "reread_open_failures": reread}
         log.info("extract: %s", result)
         return result
+
+    def _check_state_db(self) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+        from hooks.state_db import StateDbHook
+
+        ok, message = StateDbHook(state_db_conn_id=self.settings.state_db_conn_id).test_connection()
+        if not ok:
+            raise AirflowFailException(
+                f"{message} (`contact-sync state migrate`, or trigger the contact_sync_smoke DAG, migrates it)"
+            )
 
     @staticmethod
     def _counted(records: Iterable[dict[str, Any]], progress: Progress) -> Iterable[dict[str, Any]]:

@@ -37,7 +37,9 @@ class SyncHarness:
         A manual run (which is what dag.test makes) takes the last complete interval before its date, so the
         run is dated at the window's end.
         """
-        return self.dag.test(logical_date=window_start + timedelta(hours=1), run_conf=conf or None)
+        # dag.test() in one process merges each run's conf into the DAG's params: always pass them all.
+        conf = {"include_bulk_imports": False, "dry_run": False, "bulk_import_tag": "", **conf}
+        return self.dag.test(logical_date=window_start + timedelta(hours=1), run_conf=conf)
 
     def summaries(self) -> list[dict]:
         from sqlalchemy import select
@@ -102,3 +104,12 @@ def sync_dag(airflow_db, salesforce, respond_io, tmp_path) -> Iterator[SyncHarne
             module.salesforce_contacts_sync(), f"sqlite:///{state_file}", salesforce, respond_io, tmp_path
         )
         sys.modules.pop("salesforce_contacts_sync", None)
+
+
+@pytest.fixture
+def backfill_dag(sync_dag) -> Iterator[Any]:
+    """The ``salesforce_contacts_backfill`` DAG on the same stand-ins and state DB as ``sync_dag``."""
+    sys.modules.pop("salesforce_contacts_backfill", None)
+    module = importlib.import_module("salesforce_contacts_backfill")
+    yield module.salesforce_contacts_backfill()
+    sys.modules.pop("salesforce_contacts_backfill", None)

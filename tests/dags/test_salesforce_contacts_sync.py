@@ -188,3 +188,24 @@ def test_a_fix_in_salesforce_resolves_the_failure_on_a_later_run(sync_dag):
         failure = connection.execute(select(matching_failures)).one()
     assert failure.resolved_at is not None
     assert [c["email"] for c in respond_io_contacts(sync_dag)] == ["fixed@example.com"]
+
+
+def test_backfill_dag_syncs_a_range_window_by_window_after_an_estimate(sync_dag, backfill_dag):
+    sync_dag.salesforce.load_contacts(
+        [person(n, W0 + timedelta(minutes=7 * n)) for n in range(30)]
+    )  # 3.5 hours
+    sync_dag.run(W0)  # the first hour was already synced by the regular DAG
+    conf = {"from": W0.isoformat(), "to": (W0 + timedelta(hours=4)).isoformat(), "window_hours": 2}
+
+    backfill_dag.test(run_conf={**conf, "estimate_only": True})
+    assert len(respond_io_contacts(sync_dag)) == 9  # the estimate wrote nothing
+    run = backfill_dag.test(run_conf={**conf, "estimate_only": False})
+
+    backfill = [s for s in sync_dag.summaries() if s["run_id"].startswith(run.run_id + "/")]
+    assert run.state == "success"
+    # Two windows in order; the second re-reads the first's last contact through the overlap.
+    assert [outcome_counts(s) for s in backfill] == [
+        {"already_synced": 9, "created": 9},
+        {"already_synced": 1, "created": 12},
+    ]
+    assert len(respond_io_contacts(sync_dag)) == 30

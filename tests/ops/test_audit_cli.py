@@ -18,16 +18,6 @@ from tests.state.test_reports import NOV1, NOV8, failure, seed, seed_week
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _cli_has_audit() -> bool:
-    from contact_sync_ops.cli import build_parser
-
-    try:
-        build_parser().parse_args(["audit", "--from", "2026-11-01", "--to", "2026-11-02"])
-    except SystemExit:
-        return False
-    return True
-
-
 @pytest.fixture
 def seeded_db(tmp_path):
     """A migrated SQLite state DB with the week's failures; yields (path, env with the connection)."""
@@ -43,21 +33,15 @@ def seeded_db(tmp_path):
     return path, env
 
 
-COMMANDS = {
-    "module": [sys.executable, "-m", "contact_sync_ops.audit"],
-    "cli": [sys.executable, "-m", "contact_sync_ops.cli", "audit"],
-}
+AUDIT = [sys.executable, "-m", "contact_sync_ops.cli", "audit"]
 
 
-@pytest.mark.parametrize("entry", ["module", "cli"])
-def test_audit_command_prints_table_and_writes_csv(entry, seeded_db, tmp_path) -> None:
-    if entry == "cli" and not _cli_has_audit():
-        pytest.skip("`audit` is not wired into contact_sync_ops/cli.py yet")
+def test_audit_command_prints_table_and_writes_csv(seeded_db, tmp_path) -> None:
     _, env = seeded_db
     out_csv = tmp_path / "out.csv"
 
     result = subprocess.run(  # noqa: S603
-        [*COMMANDS[entry], "--from", "2026-11-01", "--to", "2026-11-08", "--conn-id", "cs_audit"]
+        [*AUDIT, "--from", "2026-11-01", "--to", "2026-11-08", "--conn-id", "cs_audit"]
         + ["--csv", str(out_csv)],
         capture_output=True,
         text=True,
@@ -83,7 +67,6 @@ def test_audit_command_prints_table_and_writes_csv(entry, seeded_db, tmp_path) -
     assert sorted(r["sf_id"] for r in rows) == [f"003A0000000000{n}AAA" for n in (1, 2, 3, 7)]
 
 
-@pytest.mark.parametrize("entry", ["module", "cli"])
 @pytest.mark.parametrize(
     ("start", "end", "message"),
     [
@@ -93,15 +76,11 @@ def test_audit_command_prints_table_and_writes_csv(entry, seeded_db, tmp_path) -
         ("2026-11-01", "2026-11-01", "is not before --to"),
     ],
 )
-def test_bad_dates_exit_2_with_a_clear_message(entry, start, end, message, seeded_db) -> None:
-    if entry == "cli" and not _cli_has_audit():
-        pytest.skip("`audit` is not wired into contact_sync_ops/cli.py yet")
-    if entry == "cli" and (start, end) != ("2026-13-01", "2026-11-08"):
-        pytest.skip("one case is enough to show the wiring")
+def test_bad_dates_exit_2_with_a_clear_message(start, end, message, seeded_db) -> None:
     _, env = seeded_db
 
     result = subprocess.run(  # noqa: S603
-        [*COMMANDS[entry], "--from", start, "--to", end, "--conn-id", "cs_audit"],
+        [*AUDIT, "--from", start, "--to", end, "--conn-id", "cs_audit"],
         capture_output=True,
         text=True,
         env=env,
