@@ -78,7 +78,10 @@ def _job(context: dict, workspace: str):  # noqa: ANN202 - imported lazily, insi
 def salesforce_contacts_sync() -> None:
     @task
     def extract(**context) -> list[dict]:
-        return [_job(context, workspace).extract() for workspace in SETTINGS.workspaces]
+        from operators.contact_sync import fail_fast_on_auth
+
+        with fail_fast_on_auth():
+            return [_job(context, workspace).extract() for workspace in SETTINGS.workspaces]
 
     @task
     def classify(extracted: list[dict], **context) -> list[dict]:
@@ -90,7 +93,10 @@ def salesforce_contacts_sync() -> None:
 
     @task(max_active_tis_per_dagrun=4)
     def sync_chunk(item: dict, **context) -> dict:
-        return _job(context, item["workspace"]).sync_chunk(item["chunk"])
+        from operators.contact_sync import fail_fast_on_auth
+
+        with fail_fast_on_auth():
+            return _job(context, item["workspace"]).sync_chunk(item["chunk"])
 
     @task(trigger_rule="all_done")
     def finalize(**context) -> list[dict]:

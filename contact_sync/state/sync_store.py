@@ -426,6 +426,20 @@ def open_failure_ids(engine: Engine, workspace: str) -> set[str]:
         )
 
 
+def retry_pending_ids(engine: Engine, workspace: str) -> list[str]:
+    """Contacts whose last attempt hit a transient respond.io failure: every run tries them again."""
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(matching_failures.c.sf_id).where(
+                    matching_failures.c.workspace == workspace,
+                    matching_failures.c.resolved_at.is_(None),
+                    matching_failures.c.outcome == "retry_pending",
+                )
+            ).scalars()
+        )
+
+
 def open_failures_count(engine: Engine, workspace: str) -> int:
     with engine.connect() as connection:
         return int(

@@ -523,6 +523,21 @@ class SalesforceContactsHook(SalesforceHook):
 
         return msgspec.json.decode(self.request("GET", path, params=params, headers=headers).content)
 
+    def records_by_id(
+        self, ids: Sequence[str], *, sobject: str = "Contact", fields: Sequence[str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Yield the records with these Ids (``Id IN (...)`` in chunks of 200, well under the URI limit)."""
+        from hooks.salesforce_soql import equals_filter
+
+        fields = list(fields or (LEAD_FIELDS if sobject == "Lead" else CONTACT_FIELDS))
+        self.check_fields(sobject, fields)
+        for start in range(0, len(ids), 200):
+            where = equals_filter({"Id": list(ids[start : start + 200])})[0]
+            for page in self._query_pages("query", select_query(sobject, fields, where)):
+                for record in page["records"]:
+                    record.pop("attributes", None)
+                    yield record
+
     def deleted_ids(
         self, start: datetime, end: datetime, *, sobject: str = "Contact"
     ) -> list[dict[str, str]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from contact_sync.settings import PROJECT_DIR, Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
     from hooks.respond_io import RespondIoHook
     from hooks.salesforce import SalesforceContactsHook
@@ -50,6 +51,19 @@ REPORTS_DIR = PROJECT_DIR / "var" / "validation-reports"
 
 class SyncSystemError(RuntimeError):
     """A systemic failure (auth, a service down, a bug): the task fails and its retry resumes the work."""
+
+
+@contextmanager
+def fail_fast_on_auth() -> Iterator[None]:
+    """Refused credentials will not heal by retrying: fail the task at once, naming the connection to fix."""
+    from airflow.sdk.exceptions import AirflowFailException
+    from hooks.respond_io_errors import RespondIoAuthError
+    from hooks.salesforce_auth import SalesforceAuthError
+
+    try:
+        yield
+    except (RespondIoAuthError, SalesforceAuthError) as err:
+        raise AirflowFailException(f"{err} (no retries: fix the connection, then clear the task)") from err
 
 
 @dataclass(frozen=True)
@@ -203,7 +217,18 @@ class ContactSyncJob:
             reread = sync_store.stage_records(
                 self.engine, self.run_key, self.workspace, "Contact", changed, parse_salesforce_datetime
             )
-        result = {"run_key": self.run_key, "staged": dict(staged), "reread_open_failures": reread}
+        # Contacts whose respond.io write failed transiently last time are tried again by every run.
+        pending = sync_store.retry_pending_ids(self.engine, self.workspace)
+        retried = sync_store.stage_records(
+            self.engine, self.run_key, self.workspace, "Contact",
+            self.salesforce.records_by_id(pending, fields=CONTACT_FIELDS), parse_salesforce_datetime,
+        ) if pending else 0  # fmt: skip
+        result = {
+            "run_key": self.run_key,
+            "staged": dict(staged),
+            "reread_open_failures": reread,
+            "retried_pending": retried,
+        }
         log.info("extract: %s", result)
         return result
 

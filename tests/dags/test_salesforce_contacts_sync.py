@@ -209,3 +209,42 @@ def test_backfill_dag_syncs_a_range_window_by_window_after_an_estimate(sync_dag,
         {"already_synced": 1, "created": 12},
     ]
     assert len(respond_io_contacts(sync_dag)) == 30
+
+
+def test_retry_pending_contacts_are_tried_again_by_the_next_run(sync_dag):
+    sync_dag.salesforce.load_contacts(
+        [person(1, W0 + timedelta(minutes=5)), person(2, W0 + timedelta(minutes=6))]
+    )
+    sync_dag.respond_io.add_burst(503, 40, endpoint="POST /contact/create_or_update/{identifier}")
+
+    sync_dag.run(W0)
+    first = outcome_counts(sync_dag.summaries()[-1])
+    sync_dag.respond_io.clear_faults()
+    sync_dag.run(W1)  # a later window: the pending contacts are re-read by Id
+
+    assert first.get("retry_pending", 0) >= 1 and sum(first.values()) == 2
+    assert outcome_counts(sync_dag.summaries()[-1]) == {"created": first["retry_pending"]}
+    assert len(respond_io_contacts(sync_dag)) == 2
+    with sync_dag.engine.connect() as connection:
+        resolved = connection.execute(select(matching_failures.c.resolved_at)).scalars().all()
+    assert len(resolved) == first["retry_pending"] and all(r is not None for r in resolved)
+
+
+def test_a_refused_respond_io_token_fails_the_run_at_once_without_retries(sync_dag, monkeypatch):
+    import json
+    import os
+
+    sync_dag.salesforce.load_contacts([person(1, W0 + timedelta(minutes=5))])
+    conn = json.loads(os.environ["AIRFLOW_CONN_RESPOND_IO_DEFAULT"])
+    monkeypatch.setenv("AIRFLOW_CONN_RESPOND_IO_DEFAULT", json.dumps({**conn, "password": "revoked-token"}))
+
+    run = sync_dag.run(W0)
+
+    chunk = next(ti for ti in run.get_task_instances() if ti.task_id == "sync_chunk")
+    assert run.state == "failed"
+    assert chunk.state == "failed" and chunk.try_number == 1
+    assert respond_io_contacts(sync_dag) == []
+    summary = sync_dag.summaries()[-1]
+    assert (
+        summary["status"] == "incomplete"
+    )  # finalize recorded what it could; the contact has no outcome yet
