@@ -302,8 +302,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script: set up, run, report
         rio_contacts,
         existing,
     )
-    print(f"  output of the run          {work / 'dags-test.log'}" if args.keep else "")
     if args.keep:
+        print(f"  output of the run          {work / 'dags-test.log'}")
         print(f"  kept                       {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
