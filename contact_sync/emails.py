@@ -13,7 +13,7 @@ import unicodedata
 from typing import NamedTuple
 
 from contact_sync.reasons import Reason, Verdict
-from contact_sync.text import clean_text, collapse_spaces
+from contact_sync.text import PLACEHOLDERS, clean_text, collapse_spaces
 
 __all__ = ["EmailResult", "normalize_email"]
 
@@ -21,41 +21,9 @@ _MAX_LOCAL = 64
 _MAX_ADDRESS = 254
 
 #: Whole values that mean "no email" (compared case-folded, spaces collapsed).
-_PLACEHOLDER_VALUES = frozenset(
-    {
-        "n/a",
-        "na",
-        "n.a.",
-        "n.a",
-        "#n/a",
-        "none",
-        "null",
-        "nil",
-        "nan",
-        "-",
-        "--",
-        "---",
-        ".",
-        "?",
-        "x",
-        "xx",
-        "xxx",
-        "0",
-        "unknown",
-        "noemail",
-        "no email",
-        "no-email",
-        "no_email",
-        "not available",
-        "not provided",
-        "tbd",
-        "tba",
-        "test",
-        "email",
-        "e-mail",
-        "@",
-    }
-)
+_PLACEHOLDER_VALUES = PLACEHOLDERS | {
+    "xx", "xxx", "0", "noemail", "no email", "no-email", "no_email", "email", "e-mail", "@",
+}  # fmt: skip
 #: Local parts that never belong to a person (``noemail@noemail.com`` and friends).
 _PLACEHOLDER_LOCALS = frozenset(
     {

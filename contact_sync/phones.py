@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 from contact_sync.countries import resolve_region, supported_regions
 from contact_sync.phone_validity import is_valid_for_region, region_for_number
 from contact_sync.reasons import Reason, Verdict
-from contact_sync.text import clean_text, collapse_spaces
+from contact_sync.text import PLACEHOLDERS, clean_text, collapse_spaces
 
 if TYPE_CHECKING:
     from phonenumbers import PhoneNumber
@@ -32,34 +32,7 @@ _E164 = re.compile(E164_PATTERN)
 #: international prefix (``00``/``011``) read as ``+``.
 RegionSource = Literal["number", "country", "default", "international_prefix"]
 
-_PLACEHOLDERS = frozenset(
-    {
-        "n/a",
-        "na",
-        "n.a.",
-        "#n/a",
-        "none",
-        "null",
-        "nil",
-        "nan",
-        "-",
-        "--",
-        "---",
-        ".",
-        "?",
-        "x",
-        "unknown",
-        "no phone",
-        "nophone",
-        "no-phone",
-        "not available",
-        "not provided",
-        "tbd",
-        "tba",
-        "test",
-        "phone",
-    }
-)
+_PLACEHOLDERS = PLACEHOLDERS | {"no phone", "nophone", "no-phone", "phone"}
 _MX_CODE = 52
 _NON_DIGITS = re.compile(r"[^0-9]+")
 _TRUNK_ZERO = re.compile(r"\(\s*0\s*\)")

@@ -15,6 +15,13 @@ _INVISIBLE_RE = re.compile("[" + _INVISIBLE + "]")
 _SPACE_RUN = re.compile(r"\s+")
 
 
+#: Whole values that mean "no value" in any CRM field (compared case-folded, spaces collapsed).
+PLACEHOLDERS = frozenset(
+    {"n/a", "na", "n.a.", "n.a", "#n/a", "none", "null", "nil", "nan", "-", "--", "---", ".", "?", "x", "unknown",
+     "not available", "not provided", "tbd", "tba", "test"}
+)  # fmt: skip
+
+
 def clean_text(raw: object) -> str:
     """Return ``raw`` as a string without invisible characters and surrounding whitespace of any kind.
 

@@ -37,14 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONTACT_FIELDS = (
-    "Id", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "MailingCountry", "MailingCountryCode",
-    "LeadSource", "Title", "CreatedDate", "CreatedById", "SystemModstamp",
-)  # fmt: skip
-LEAD_FIELDS = (
-    "Id", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "Country", "CountryCode", "LeadSource",
-    "Title", "CreatedDate", "CreatedById", "SystemModstamp",
-)  # fmt: skip
+SYNC_EXTRA_FIELDS = ("Title",)  # read besides the hook's default fields, for the lookup table
 DISPLAY_FIELDS = ("FirstName", "LastName", "Title", "LeadSource", "MailingCountry")
 REPORTS_DIR = PROJECT_DIR / "var" / "validation-reports"
 
@@ -186,9 +179,12 @@ class ContactSyncJob:
         )  # fmt: skip
         overlap = timedelta(seconds=self.settings.overlap_seconds)
         staged: Counter[str] = Counter()
-        sobjects = [("Contact", CONTACT_FIELDS)] + (
-            [("Lead", LEAD_FIELDS)] if self.settings.include_leads else []
-        )
+        from hooks.salesforce import CONTACT_FIELDS, LEAD_FIELDS
+
+        contact_fields = (*CONTACT_FIELDS, *SYNC_EXTRA_FIELDS)
+        sobjects = [("Contact", contact_fields)]
+        if self.settings.include_leads:
+            sobjects.append(("Lead", (*LEAD_FIELDS, *SYNC_EXTRA_FIELDS)))
         for sobject, fields in sobjects:
             records = self.salesforce.stream_window(
                 self.window_start, self.window_end, sobject=sobject, fields=fields, overlap=overlap
@@ -209,7 +205,7 @@ class ContactSyncJob:
                     self.window_start,
                     self.window_end,
                     cursor="SystemModstamp",
-                    fields=CONTACT_FIELDS,
+                    fields=contact_fields,
                     overlap=overlap,
                 )  # fmt: skip
                 if record["Id"] in open_ids
@@ -221,7 +217,7 @@ class ContactSyncJob:
         pending = sync_store.retry_pending_ids(self.engine, self.workspace)
         retried = sync_store.stage_records(
             self.engine, self.run_key, self.workspace, "Contact",
-            self.salesforce.records_by_id(pending, fields=CONTACT_FIELDS), parse_salesforce_datetime,
+            self.salesforce.records_by_id(pending, fields=contact_fields), parse_salesforce_datetime,
         ) if pending else 0  # fmt: skip
         result = {
             "run_key": self.run_key,
