@@ -172,3 +172,15 @@ contacts_lookup = Table(
     Index("ix_contacts_lookup_email_key", "email_key"),
     Index("ix_contacts_lookup_phone_key", "phone_key"),
 )
+
+# --- lookup refresh (issue 6) --------------------------------------------------------------------------------
+
+# Watermarks: "every Salesforce change up to `watermark` is applied" (one row per name, e.g. lookup_refresh).
+watermarks = Table(
+    "watermarks",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("watermark", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("details", JSON),
+)
