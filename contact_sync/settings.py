@@ -15,6 +15,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_FILE = PROJECT_DIR / "include" / "contact_sync.yaml"
 LOCAL_FILE = PROJECT_DIR / "var" / "contact_sync.local.yaml"
 FALLBACK_START = datetime(2026, 11, 1, tzinfo=UTC)
+#: The Airflow Asset the lookup refresh marks as updated (DAGs can be scheduled on it).
+LOOKUP_ASSET_URI = "contact-sync://state/contacts_lookup"
 
 
 class SettingsError(ValueError):
@@ -41,6 +43,11 @@ class Settings:
     salesforce_id_field: str = "sf_contact_id"
     first_name_placeholder: str = "Salesforce contact"
     overwrite_names: bool = False
+    display_fields: tuple[str, ...] = ("FirstName", "LastName", "Title", "LeadSource", "MailingCountry")
+    refresh_schedule: str = "* * * * *"
+    refresh_overlap_seconds: int = 60
+    mirror_to_respond_io: bool = True
+    mirror_field_prefix: str = "sf_"
     alert_conn_id: str | None = None
     rejection_alert_share: float = 0.2
     retention_failures_days: int = 180

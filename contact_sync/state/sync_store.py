@@ -559,3 +559,47 @@ def runs_for_window(engine: Engine, dag_id: str, start: datetime, end: datetime)
             .order_by(sync_runs.c.window_start)
         )
         return [{**dict(r._mapping), "started_at": _aware(r.started_at)} for r in rows]
+
+
+def lookup_rows(engine: Engine, sf_ids: Sequence[str]) -> list[dict[str, Any]]:
+    result = []
+    with engine.connect() as connection:
+        for start in range(0, len(sf_ids), 500):
+            part = list(sf_ids[start : start + 500])
+            result += [
+                dict(r._mapping)
+                for r in connection.execute(select(contacts_lookup).where(contacts_lookup.c.sf_id.in_(part)))
+            ]
+    return result
+
+
+def ledger_for(engine: Engine, workspace: str, sf_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Ledger rows of these contacts in ``workspace`` (contacts never synced have none)."""
+    result = []
+    with engine.connect() as connection:
+        for start in range(0, len(sf_ids), 500):
+            part = list(sf_ids[start : start + 500])
+            result += [
+                dict(r._mapping)
+                for r in connection.execute(
+                    select(sync_ledger).where(
+                        sync_ledger.c.workspace == workspace, sync_ledger.c.sf_id.in_(part)
+                    )
+                )
+            ]
+    return result
+
+
+def record_mirror(engine: Engine, workspace: str, sf_id: str, mirror: Mapping[str, str]) -> None:
+    """Remember the custom-field values we wrote to respond.io (to skip unchanged ones, and to spot echoes)."""
+    with engine.begin() as connection:
+        current = connection.execute(
+            select(sync_ledger.c.written_fields).where(
+                sync_ledger.c.workspace == workspace, sync_ledger.c.sf_id == sf_id
+            )
+        ).scalar_one()
+        connection.execute(
+            update(sync_ledger)
+            .where(sync_ledger.c.workspace == workspace, sync_ledger.c.sf_id == sf_id)
+            .values(written_fields={**(current or {}), "mirror": dict(mirror)}, updated_at=now())
+        )

@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SYNC_EXTRA_FIELDS = ("Title",)  # read besides the hook's default fields, for the lookup table
-DISPLAY_FIELDS = ("FirstName", "LastName", "Title", "LeadSource", "MailingCountry")
 REPORTS_DIR = PROJECT_DIR / "var" / "validation-reports"
 
 
@@ -181,10 +179,12 @@ class ContactSyncJob:
         staged: Counter[str] = Counter()
         from hooks.salesforce import CONTACT_FIELDS, LEAD_FIELDS
 
-        contact_fields = (*CONTACT_FIELDS, *SYNC_EXTRA_FIELDS)
+        shown = self.settings.display_fields  # read too, for the lookup rows this run writes
+        contact_fields = tuple(dict.fromkeys((*CONTACT_FIELDS, *shown)))
         sobjects = [("Contact", contact_fields)]
         if self.settings.include_leads:
-            sobjects.append(("Lead", (*LEAD_FIELDS, *SYNC_EXTRA_FIELDS)))
+            lead_shown = [f for f in shown if not f.startswith("Mailing")]
+            sobjects.append(("Lead", tuple(dict.fromkeys((*LEAD_FIELDS, *lead_shown)))))
         for sobject, fields in sobjects:
             records = self.salesforce.stream_window(
                 self.window_start, self.window_end, sobject=sobject, fields=fields, overlap=overlap
@@ -529,6 +529,7 @@ class ContactSyncJob:
     def _staged_with_results(self) -> dict[str, Any]:
         """Re-classify the staged rows (cheap, deterministic) for the analyst values and lookup rows."""
         from contact_sync import classify
+        from contact_sync.lookup import lookup_row
         from contact_sync.state import sync_store
 
         details: dict[str, dict[str, Any]] = {}
@@ -548,15 +549,13 @@ class ContactSyncJob:
                 "region_assumed": (phone if c.phone_field else raw_phone_result).region,
                 "region_source": (phone if c.phone_field else raw_phone_result).region_source,
             }
-            lookup_rows.append({
-                "sf_id": c.sf_id,
-                "email_key": c.email.key,
-                "phone_key": c.phone_key,
-                "first_name": contact.get("FirstName"),
-                "last_name": contact.get("LastName"),
-                "fields": {k: contact.get(k) for k in DISPLAY_FIELDS if k in contact},
-                "system_modstamp": _parse(contact.get("SystemModstamp")),
-            })  # fmt: skip
+            lookup_rows.append(
+                lookup_row(
+                    record,
+                    display_fields=self.settings.display_fields,
+                    default_region=self.params.default_region,
+                )
+            )
         return {"failure_details": details, "lookup_rows": lookup_rows}
 
 
@@ -593,12 +592,6 @@ def _sf_id_of(contact: Mapping[str, Any], slug: str) -> str | None:
         if field.get("name") == slug:
             return field.get("value")
     return None
-
-
-def _parse(value: str | None) -> datetime | None:
-    from hooks.salesforce import parse_salesforce_datetime
-
-    return parse_salesforce_datetime(value) if value else None
 
 
 def reports_dir() -> Path:
