@@ -496,27 +496,33 @@ def upsert_lookup(engine: Engine, rows: Iterable[Mapping[str, Any]]) -> int:
 
 
 def _mark_ambiguous(engine: Engine, key_column: Any, flag_column: Any, keys: set[str]) -> None:
-    ordered = sorted(keys)
+    """Set the flag of every row carrying one of ``keys`` to whether another row carries the same key.
+
+    One set-based statement per slice of keys; for a very large key set (a first load), one statement over the
+    whole table instead.
+    """
+    if not keys:
+        return
+    other = contacts_lookup.alias("other")
+    shared = (
+        select(func.count())
+        .select_from(other)
+        .where(other.c[key_column.name] == key_column)
+        .scalar_subquery()
+        > 1
+    )
     with engine.begin() as connection:
-        for start in range(0, len(ordered), 500):
-            part = ordered[start : start + 500]
-            shared = set(
-                connection.execute(
-                    select(key_column)
-                    .where(key_column.in_(part))
-                    .group_by(key_column)
-                    .having(func.count() > 1)
-                ).scalars()
-            )
+        if len(keys) > 50_000:
             connection.execute(
-                update(contacts_lookup).where(key_column.in_(part)).values({flag_column.name: False})
+                update(contacts_lookup).where(key_column.is_not(None)).values({flag_column.name: shared})
             )
-            if shared:
-                connection.execute(
-                    update(contacts_lookup)
-                    .where(key_column.in_(sorted(shared)))
-                    .values({flag_column.name: True})
-                )
+            return
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 1000):
+            part = ordered[start : start + 1000]
+            connection.execute(
+                update(contacts_lookup).where(key_column.in_(part)).values({flag_column.name: shared})
+            )
 
 
 def lookup(
