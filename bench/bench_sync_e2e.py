@@ -2,6 +2,12 @@
 
     ./dev bench bench_sync_e2e                       # 5,000 contacts, respond.io limited to 50 req/s per endpoint
     ./dev bench bench_sync_e2e --contacts 1000 --rate 20 --keep
+    ./dev bench bench_sync_e2e --post-create-delay 0.5 --chunk-size 2500   # client wait = stand-in window
+
+Options: ``--contacts N`` (5,000), ``--rate L`` (50), ``--keep`` (keep the temporary folders: the run's output,
+both stand-ins' logs, the Airflow metadata DB and the state DB), ``--chunk-size`` (1,000), ``--max-in-flight`` (64),
+``--post-create-delay`` (connection extra; the hook's default 1 s), ``--create-delay`` (stand-in, 0.5 s),
+``--existing-share`` (0.05). Exit code 0 only when the DAG run succeeded and every contact has a final outcome.
 
 Starts both stand-ins (respond.io with ``--rate-limit L --create-delay 0.5``), loads N demo contacts created in one
 week into Salesforce and ~5 % of them as people already in respond.io, creates a throw-away AIRFLOW_HOME and state
@@ -64,7 +70,7 @@ def _airflow_env(home: Path) -> dict[str, str]:
 
 
 def _connections_env(
-    salesforce_url: str, ca_file: str, respond_io_url: str, state_db: Path, rate: float, max_in_flight: int
+    salesforce_url: str, ca_file: str, respond_io_url: str, state_db: Path, args: argparse.Namespace
 ) -> dict[str, str]:
     """The three connections as environment variables (an env connection wins over the metastore)."""
     salesforce = {
@@ -81,8 +87,14 @@ def _connections_env(
         "conn_type": "http",
         "host": respond_io_url + "/v2",
         "password": TOKEN,
-        "extra": {"rate_limit_per_second": rate, "max_in_flight": max_in_flight, "trust_env": False},
+        "extra": {
+            "rate_limit_per_second": args.rate,
+            "max_in_flight": args.max_in_flight,
+            "trust_env": False,
+        },
     }
+    if args.post_create_delay is not None:
+        respond_io["extra"]["post_create_delay"] = args.post_create_delay
     return {
         "AIRFLOW_CONN_SALESFORCE_DEFAULT": json.dumps(salesforce),
         "AIRFLOW_CONN_RESPOND_IO_DEFAULT": json.dumps(respond_io),
@@ -205,6 +217,12 @@ def main() -> int:  # noqa: PLR0915 - one linear script: set up, run, report
     )
     parser.add_argument("--create-delay", type=float, default=0.5, help="respond.io post-create window, s")
     parser.add_argument("--max-in-flight", type=int, default=64, help="respond.io pipeline threads")
+    parser.add_argument(
+        "--post-create-delay",
+        type=float,
+        default=None,
+        help="connection extra post_create_delay (hook default 1 s)",
+    )
     parser.add_argument("--chunk-size", type=int, default=1000, help="contacts per mapped sync_chunk task")
     parser.add_argument("--existing-share", type=float, default=0.05, help="share already in respond.io")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders for inspection")
@@ -268,11 +286,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script: set up, run, report
         if migrate.wait() != 0:
             raise SystemExit(f"airflow db migrate failed; see {work / 'db-migrate.log'}")
 
-        env.update(
-            _connections_env(
-                salesforce.url, certs.ca_file, respond_io.url, state_db, args.rate, args.max_in_flight
-            )
-        )
+        env.update(_connections_env(salesforce.url, certs.ca_file, respond_io.url, state_db, args))
         env.update({
             "CONTACT_SYNC_SCHEDULE": SCHEDULE,
             "CONTACT_SYNC_START_DATE": "2026-10-01T00:00:00+00:00",
@@ -338,6 +352,7 @@ def report(  # noqa: PLR0913, PLR0915 - prints every figure of one run
     existing: list[dict[str, Any]],
 ) -> None:
     rate, wall = args.rate, run["wall"]
+    post_create = "1 s" if args.post_create_delay is None else f"{args.post_create_delay:g} s"
     outcomes = {k: v for k, v in (summary.get("outcomes") or {}).items() if v}
     read = int(summary.get("read") or args.contacts)
     written = outcomes.get("created", 0) + outcomes.get("updated_existing", 0)
@@ -363,7 +378,7 @@ def report(  # noqa: PLR0913, PLR0915 - prints every figure of one run
 
     print(
         f"salesforce_contacts_sync end to end: {args.contacts:,} contacts, respond.io L = {rate:g} req/s per "
-        f"endpoint, create delay {args.create_delay:g} s, max_in_flight {args.max_in_flight}, chunk size "
+        f"endpoint, create delay {args.create_delay:g} s (client waits {post_create}), max_in_flight {args.max_in_flight}, chunk size "
         f"{args.chunk_size:,}, {len(existing):,} already in respond.io"
     )
     print(f"  command                    {' '.join(['python', *run['command'][1:]])}")

@@ -28,7 +28,7 @@ class Settings:
     schedule: str = "*/5 * * * *"
     start_date: datetime = FALLBACK_START
     overlap_seconds: int = 120
-    chunk_size: int = 500
+    chunk_size: int = 2000
     task_retry_delay_seconds: int = 30
     include_leads: bool = False
     salesforce_conn_id: str = "salesforce_default"
