@@ -456,7 +456,7 @@ def upsert_lookup(engine: Engine, rows: Iterable[Mapping[str, Any]]) -> int:
     count = 0
     touched_email: set[str] = set()
     touched_phone: set[str] = set()
-    for batch in _batches(
+    prepared = (
         {
             "sf_id": row["sf_id"],
             "email_key": row.get("email_key"),
@@ -470,7 +470,8 @@ def upsert_lookup(engine: Engine, rows: Iterable[Mapping[str, Any]]) -> int:
             "phone_ambiguous": False,
         }
         for row in rows
-    ):
+    )
+    for batch in _batches(prepared, 20_000):  # large batches: a big org's first load is a million rows
         with engine.begin() as connection:
             upsert(
                 connection,
@@ -503,25 +504,30 @@ def _mark_ambiguous(engine: Engine, key_column: Any, flag_column: Any, keys: set
     """
     if not keys:
         return
-    other = contacts_lookup.alias("other")
-    shared = (
-        select(func.count())
-        .select_from(other)
-        .where(other.c[key_column.name] == key_column)
-        .scalar_subquery()
-        > 1
-    )
+
+    def shared_among(*where: Any) -> Any:
+        return (
+            select(key_column)
+            .where(key_column.is_not(None), *where)
+            .group_by(key_column)
+            .having(func.count() > 1)
+        )
+
     with engine.begin() as connection:
         if len(keys) > 50_000:
             connection.execute(
-                update(contacts_lookup).where(key_column.is_not(None)).values({flag_column.name: shared})
+                update(contacts_lookup)
+                .where(key_column.is_not(None))
+                .values({flag_column.name: key_column.in_(shared_among())})
             )
             return
         ordered = sorted(keys)
         for start in range(0, len(ordered), 1000):
             part = ordered[start : start + 1000]
             connection.execute(
-                update(contacts_lookup).where(key_column.in_(part)).values({flag_column.name: shared})
+                update(contacts_lookup)
+                .where(key_column.in_(part))
+                .values({flag_column.name: key_column.in_(shared_among(key_column.in_(part)))})
             )
 
 

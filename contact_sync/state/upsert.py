@@ -35,7 +35,7 @@ def upsert(
         return
     columns = update if update is not None else [c for c in rows[0] if c not in keys]
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg2" and len(rows) > 50:
-        _pg_execute_values(connection, table, rows, keys, columns)
+        _pg_copy_upsert(connection, table, rows, keys, columns)
         return
     statement = dialect_insert(connection, table)
     if columns:
@@ -47,36 +47,53 @@ def upsert(
     connection.execute(statement, rows)
 
 
-def _pg_execute_values(
+def _pg_copy_upsert(
     connection: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str], columns: list[str]
 ) -> None:
-    """Large upserts on PostgreSQL through psycopg2's ``execute_values`` (one statement per 1,000 rows).
+    """Large upserts on PostgreSQL: ``COPY`` into a temporary table, then one ``INSERT .. SELECT .. ON CONFLICT``.
 
-    SQLAlchemy's executemany path sends these upserts at ~10k rows/s; ``execute_values`` does ~40k rows/s.
-    Identifiers come from the table definition, never from input.
+    SQLAlchemy's executemany path sends these upserts at ~10k rows/s; COPY is several times faster. Identifiers
+    come from the table definition, never from input; values travel in COPY's text format, escaped.
     """
-    from psycopg2.extras import Json, execute_values
-    from sqlalchemy import JSON
+    import io
+    import json
 
     names = list(rows[0])
-    is_json = [isinstance(table.c[name].type, JSON) for name in names]
     quoted = ", ".join(f'"{name}"' for name in names)
     action = (
         "DO UPDATE SET " + ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns) if columns else "DO NOTHING"
     )
-    sql = (
-        f'INSERT INTO "{table.name}" ({quoted}) VALUES %s '  # noqa: S608 - names from the table definition
-        f"ON CONFLICT ({', '.join(f'{chr(34)}{k}{chr(34)}' for k in keys)}) {action}"
-    )
-    values = [
-        tuple(
-            Json(row[n]) if json_column and row[n] is not None else row[n]
-            for n, json_column in zip(names, is_json, strict=True)
-        )
-        for row in rows
-    ]
+    conflict = ", ".join(f'"{k}"' for k in keys)
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(_copy_text(row[name], json) for name in names))
+        buffer.write("\n")
+    buffer.seek(0)
     cursor = connection.connection.dbapi_connection.cursor()
     try:
-        execute_values(cursor, sql, values, page_size=1000)
+        cursor.execute(
+            f'CREATE TEMP TABLE IF NOT EXISTS "_stage_{table.name}" (LIKE "{table.name}") ON COMMIT DELETE ROWS'
+        )
+        cursor.copy_expert(f'COPY "_stage_{table.name}" ({quoted}) FROM STDIN', buffer)
+        cursor.execute(
+            f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM "_stage_{table.name}" '  # noqa: S608
+            f"ON CONFLICT ({conflict}) {action}"
+        )
+        cursor.execute(f'TRUNCATE "_stage_{table.name}"')
     finally:
         cursor.close()
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any, json: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    elif hasattr(value, "isoformat"):
+        value = value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)

@@ -181,3 +181,38 @@ def test_migrations_match_the_schema_module(state_engine):
     with state_engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), metadata)
     assert diff == []
+
+
+def test_large_upserts_keep_every_value_exactly(state_engine):
+    """Big batches take the bulk path on PostgreSQL (COPY); values with tabs, newlines and quotes survive."""
+    from contact_sync.state.schema import contacts_lookup
+    from contact_sync.state.upsert import upsert
+
+    tricky = ["tab\there", "new\nline", "back\\slash \\N", "quote ' \" ;--", "ünïcödé 中文", "", None]
+    rows = [
+        {
+            "sf_id": f"003{n:015d}",
+            "email_key": f"p{n}@example.com",
+            "phone_key": None,
+            "first_name": tricky[n % len(tricky)],
+            "last_name": "x",
+            "fields": {"Title": tricky[n % len(tricky)], "n": n},
+            "system_modstamp": datetime(2026, 11, 1, 12, 0, n % 60, tzinfo=UTC),
+            "refreshed_at": datetime(2026, 11, 1, tzinfo=UTC),
+            "email_ambiguous": n % 2 == 0,
+            "phone_ambiguous": False,
+        }
+        for n in range(300)
+    ]
+    with state_engine.begin() as connection:
+        upsert(connection, contacts_lookup, rows, keys=["sf_id"])
+        upsert(connection, contacts_lookup, [{**r, "last_name": "y"} for r in rows], keys=["sf_id"])
+    with state_engine.connect() as connection:
+        stored = {r.sf_id: r for r in connection.execute(select(contacts_lookup))}
+    assert len(stored) == 300
+    for row in rows:
+        got = stored[row["sf_id"]]
+        assert (got.first_name, got.fields, got.email_ambiguous, got.last_name) == (
+            row["first_name"], row["fields"], row["email_ambiguous"], "y",
+        )  # fmt: skip
+        assert got.system_modstamp.replace(tzinfo=UTC) == row["system_modstamp"]
