@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import Param, dag, task
+from operators.retry_policies import SYNC_RETRY_POLICY
 
 from contact_sync.settings import load_settings
 
@@ -51,7 +52,11 @@ def _range(params: dict) -> tuple[datetime, datetime, timedelta]:
     catchup=False,
     max_active_runs=1,
     tags=["contact-sync", "salesforce", "respond.io", "backfill"],
-    default_args={"retries": 3, "retry_delay": timedelta(seconds=SETTINGS.task_retry_delay_seconds)},
+    default_args={
+        "retry_policy": SYNC_RETRY_POLICY,
+        "retries": 3,
+        "retry_delay": timedelta(seconds=SETTINGS.task_retry_delay_seconds),
+    },
     params={
         "from": Param(
             "2026-10-01T00:00:00Z", type="string", description="start of the range (inclusive, UTC)"

@@ -30,6 +30,7 @@ from datetime import timedelta
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 from notifiers.contact_sync import on_run_failure
+from operators.retry_policies import SYNC_RETRY_POLICY
 
 from contact_sync.settings import load_settings
 
@@ -58,6 +59,7 @@ def _job(context: dict, workspace: str):  # noqa: ANN202 - imported lazily, insi
     max_active_runs=1,
     tags=["contact-sync", "salesforce", "respond.io"],
     default_args={
+        "retry_policy": SYNC_RETRY_POLICY,
         "retries": 3,
         "retry_delay": timedelta(seconds=SETTINGS.task_retry_delay_seconds),
         "retry_exponential_backoff": True,
@@ -78,10 +80,7 @@ def _job(context: dict, workspace: str):  # noqa: ANN202 - imported lazily, insi
 def salesforce_contacts_sync() -> None:
     @task
     def extract(**context) -> list[dict]:
-        from operators.contact_sync import fail_fast_on_auth
-
-        with fail_fast_on_auth():
-            return [_job(context, workspace).extract() for workspace in SETTINGS.workspaces]
+        return [_job(context, workspace).extract() for workspace in SETTINGS.workspaces]
 
     @task
     def classify(extracted: list[dict], **context) -> list[dict]:
@@ -93,10 +92,7 @@ def salesforce_contacts_sync() -> None:
 
     @task(max_active_tis_per_dagrun=4)
     def sync_chunk(item: dict, **context) -> dict:
-        from operators.contact_sync import fail_fast_on_auth
-
-        with fail_fast_on_auth():
-            return _job(context, item["workspace"]).sync_chunk(item["chunk"])
+        return _job(context, item["workspace"]).sync_chunk(item["chunk"])
 
     @task(trigger_rule="all_done")
     def finalize(**context) -> list[dict]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
+from operators.retry_policies import SYNC_RETRY_POLICY
 
 from contact_sync.settings import LOOKUP_ASSET_URI, load_settings
 
@@ -25,17 +26,15 @@ LOOKUP_ASSET = Asset(name="contacts_lookup", uri=LOOKUP_ASSET_URI)
     catchup=False,
     max_active_runs=1,
     tags=["contact-sync", "salesforce", "lookup"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args={"retry_policy": SYNC_RETRY_POLICY, "retries": 2, "retry_delay": timedelta(minutes=5)},
     doc_md=__doc__,
 )
 def salesforce_lookup_reconcile() -> None:
     @task(outlets=[LOOKUP_ASSET])
     def reconcile(**context) -> dict:
-        from operators.contact_sync import fail_fast_on_auth
         from operators.lookup_refresh import LookupRefreshJob
 
-        with fail_fast_on_auth():
-            return LookupRefreshJob(SETTINGS, run_end=context["data_interval_end"], mode="reconcile").run()
+        return LookupRefreshJob(SETTINGS, run_end=context["data_interval_end"], mode="reconcile").run()
 
     reconcile()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
+from operators.retry_policies import SYNC_RETRY_POLICY
 
 from contact_sync.settings import LOOKUP_ASSET_URI, load_settings
 
@@ -31,21 +32,21 @@ LOOKUP_ASSET = Asset(name="contacts_lookup", uri=LOOKUP_ASSET_URI)
     catchup=False,
     max_active_runs=1,
     tags=["contact-sync", "salesforce", "lookup"],
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=SETTINGS.task_retry_delay_seconds)},
+    default_args={
+        "retry_policy": SYNC_RETRY_POLICY,
+        "retries": 2,
+        "retry_delay": timedelta(seconds=SETTINGS.task_retry_delay_seconds),
+    },
     params={"mode": Param("incremental", enum=["incremental", "full", "reconcile"])},
     doc_md=__doc__,
 )
 def salesforce_lookup_refresh() -> None:
     @task(outlets=[LOOKUP_ASSET])
     def refresh(**context) -> dict:
-        from operators.contact_sync import fail_fast_on_auth
         from operators.lookup_refresh import LookupRefreshJob
 
-        with fail_fast_on_auth():
-            job = LookupRefreshJob(
-                SETTINGS, run_end=context["data_interval_end"], mode=context["params"]["mode"]
-            )
-            return job.run()
+        job = LookupRefreshJob(SETTINGS, run_end=context["data_interval_end"], mode=context["params"]["mode"])
+        return job.run()
 
     refresh()
 

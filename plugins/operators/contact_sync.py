@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from contact_sync.settings import PROJECT_DIR, Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Mapping
 
     from hooks.respond_io import RespondIoHook
     from hooks.salesforce import SalesforceContactsHook
@@ -42,19 +41,6 @@ REPORTS_DIR = PROJECT_DIR / "var" / "validation-reports"
 
 class SyncSystemError(RuntimeError):
     """A systemic failure (auth, a service down, a bug): the task fails and its retry resumes the work."""
-
-
-@contextmanager
-def fail_fast_on_auth() -> Iterator[None]:
-    """Refused credentials will not heal by retrying: fail the task at once, naming the connection to fix."""
-    from airflow.sdk.exceptions import AirflowFailException
-    from hooks.respond_io_errors import RespondIoAuthError
-    from hooks.salesforce_auth import SalesforceAuthError
-
-    try:
-        yield
-    except (RespondIoAuthError, SalesforceAuthError) as err:
-        raise AirflowFailException(f"{err} (no retries: fix the connection, then clear the task)") from err
 
 
 @dataclass(frozen=True)
