@@ -11,6 +11,7 @@ import gc
 import logging
 import os
 import pickle
+import queue
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -206,6 +207,20 @@ def classify_batch(
 # Set in the parent just before forking workers, so chunks travel as chunk numbers, not pickled dicts.
 _FORK_INPUT: tuple[Sequence[Mapping[str, Any]], str | None, dict[str, BulkRule], int] | None = None
 
+# Wire layout of one classified contact sent by a worker: a flat tuple of the ClassifiedContact fields with the
+# three nested results spread out and without ``bulk_rule`` (the parent adds it). Flat tuples of strings pickle
+# and unpickle in C; named tuples cost a Python ``__getnewargs__`` call each on the way out.
+_EMAIL_AT = ClassifiedContact._fields.index("email")
+_EMAIL_END = _EMAIL_AT + len(EmailResult._fields)
+_PHONE_END = _EMAIL_END + len(PhoneResult._fields)
+_MOBILE_END = _PHONE_END + len(PhoneResult._fields)
+_BULK_AT = ClassifiedContact._fields.index("bulk_rule")
+if (
+    ClassifiedContact._fields[_EMAIL_AT : _EMAIL_AT + 3] != ("email", "phone", "mobile")
+    or _BULK_AT != len(ClassifiedContact._fields) - 1
+):  # pragma: no cover - guards the layout below against a field reordering
+    raise RuntimeError("ClassifiedContact layout changed: update _encode/_decode")
+
 
 def _classify_chunk(index: int) -> list[ClassifiedContact]:
     if _FORK_INPUT is None:
@@ -217,8 +232,56 @@ def _classify_chunk(index: int) -> list[ClassifiedContact]:
     ]
 
 
+def _encode_chunk(index: int) -> list[tuple[Any, ...]]:
+    """Worker side: classify a chunk without bulk flags and flatten every result (see :func:`_decode_chunk`)."""
+    if _FORK_INPUT is None:
+        raise RuntimeError("_encode_chunk runs only inside classify_many")
+    contacts, default_region, _, chunk_size = _FORK_INPUT
+    a, b = _EMAIL_AT, _BULK_AT
+    return [
+        (*c[:a], *c[a], *c[a + 1], *c[a + 2], *c[a + 3 : b])
+        for c in (
+            classify(contact, default_region=default_region)
+            for contact in contacts[index * chunk_size : (index + 1) * chunk_size]
+        )
+    ]
+
+
+def _decode_chunk(
+    index: int,
+    rows: list[tuple[Any, ...]],
+    contacts: Sequence[Mapping[str, Any]],
+    flags: Mapping[str, BulkRule],
+    chunk_size: int,
+) -> list[ClassifiedContact]:
+    """Parent side: rebuild the named tuples of a flat chunk and add the bulk flags decided on the whole batch."""
+    new = tuple.__new__
+    a, e, p, m = _EMAIL_AT, _EMAIL_END, _PHONE_END, _MOBILE_END
+    start = index * chunk_size
+    out: list[ClassifiedContact] = []
+    append = out.append
+    for offset, r in enumerate(rows):
+        sf_id = r[0]
+        # classify() sets sf_id = str(Id or ""), the flags are keyed by str(Id): equal unless Id is blank.
+        rule = flags.get(sf_id if sf_id else str(contacts[start + offset].get("Id"))) if flags else None
+        append(
+            new(
+                ClassifiedContact,
+                (
+                    *r[:a],
+                    new(EmailResult, r[a:e]),
+                    new(PhoneResult, r[e:p]),
+                    new(PhoneResult, r[p:m]),
+                    *r[m:],
+                    rule,
+                ),
+            )
+        )
+    return out
+
+
 def _take(counter: Any, chunks: int) -> int | None:
-    """Claim the next chunk number from the counter shared by the parent and the workers."""
+    """Claim the next chunk number from the counter shared by the workers."""
     with counter.get_lock():
         index = int(counter.value)
         if index >= chunks:
@@ -228,25 +291,43 @@ def _take(counter: Any, chunks: int) -> int | None:
 
 
 def _worker(counter: Any, chunks: int, conn: Connection) -> None:
-    """Forked worker: classify claimed chunks and send ``(index, results)`` until none is left."""
+    """Forked worker: classify claimed chunks and send ``(index, flat rows)`` until none is left."""
     gc.disable()  # the results hold no reference cycles; collections would only rescan the inherited input
     try:
         while (index := _take(counter, chunks)) is not None:
-            conn.send_bytes(pickle.dumps((index, _classify_chunk(index)), protocol=pickle.HIGHEST_PROTOCOL))
+            conn.send_bytes(pickle.dumps((index, _encode_chunk(index)), protocol=pickle.HIGHEST_PROTOCOL))
     finally:
         conn.close()
 
 
-def _receive(conn: Connection, into: list[list[ClassifiedContact] | None]) -> None:
-    """Parent thread: store every chunk a worker sends until it closes its end."""
+def _widen_pipe(conn: Connection) -> None:
+    """Let a worker write a whole chunk without waiting for the parent to read it (Linux; best effort)."""
+    try:
+        import fcntl
+
+        if hasattr(fcntl, "F_SETPIPE_SZ"):
+            fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    except (ImportError, OSError, ValueError):
+        pass
+
+
+_PIPE_BYTES = 1 << 20
+
+
+def _receive(conn: Connection, inbox: queue.SimpleQueue[bytes | None]) -> None:
+    """Parent thread: pass on every message a worker sends until it closes its end, then ``None``.
+
+    It does no decoding, so it holds the GIL only briefly and a worker is never kept waiting on a full pipe
+    while the parent computes the bulk flags or decodes another chunk.
+    """
     try:
         while True:
-            index, part = pickle.loads(conn.recv_bytes())  # noqa: S301 - our own forked worker
-            into[index] = part
+            inbox.put(conn.recv_bytes())
     except (EOFError, OSError):  # the worker finished (or died: its chunks are redone by the caller)
         pass
     finally:
         conn.close()
+        inbox.put(None)
 
 
 def classify_many(
@@ -258,20 +339,21 @@ def classify_many(
     processes: int | None = None,
     chunk_size: int = 2_000,
 ) -> list[ClassifiedContact]:
-    """Like :func:`classify_batch`, with ``processes`` processes in total (large backfills, the benchmark).
+    """Like :func:`classify_batch`, with ``processes`` worker processes (large backfills, the benchmark).
 
-    Bulk detection runs once in the caller (it needs the whole batch). ``processes - 1`` workers are forked
-    after the input is in memory; they and the calling process claim chunk numbers from a shared counter (so a
-    slow or busy core simply takes fewer chunks) and only the workers' results are pickled back. The caller
-    does its share of the classification instead of waiting. Results come back in input order. Where
-    ``fork`` is not available (or ``processes`` is 1) it classifies in-process; a chunk a worker failed to
-    return is classified in the caller.
+    ``processes`` workers are forked after the input is in memory and claim chunk numbers from a shared
+    counter (so a slow or busy core simply takes fewer chunks). They classify without bulk flags and send
+    each chunk back as flat tuples. Meanwhile the caller runs bulk detection once over the whole batch, then
+    rebuilds the results and adds the flags: it classifies nothing itself, so the workers have the cores to
+    themselves. Results come back in input order, equal to :func:`classify_batch`'s. Where ``fork`` is not
+    available (or ``processes`` is 1) it classifies in-process; a chunk a worker failed to return is
+    classified in the caller.
 
     :param contacts: the batch.
     :param default_region: see :func:`classify`.
     :param bulk: bulk-import settings.
     :param lookback: see :func:`classify_batch`.
-    :param processes: processes including the caller (default: CPU count).
+    :param processes: worker processes (default: CPU count).
     :param chunk_size: contacts per claimed chunk.
     :return: one :class:`ClassifiedContact` per input contact, input order kept.
     """
@@ -279,34 +361,49 @@ def classify_many(
     import multiprocessing
     import threading
 
-    flags = detect_bulk_imports(contacts, config=bulk, lookback=lookback)
     processes = processes or os.cpu_count() or 1
     chunk_size = max(1, chunk_size)
     chunks = -(-len(contacts) // chunk_size)
     parts: list[list[ClassifiedContact] | None] = [None] * chunks
-    _FORK_INPUT = (contacts, default_region, flags, chunk_size)
+    workers: list[tuple[Any, threading.Thread]] = []
     try:
         with gc_paused():
             if processes <= 1 or chunks <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+                flags = detect_bulk_imports(contacts, config=bulk, lookback=lookback)
+                _FORK_INPUT = (contacts, default_region, flags, chunk_size)
                 return [contact for index in range(chunks) for contact in _classify_chunk(index)]
+            _FORK_INPUT = (contacts, default_region, {}, chunk_size)
             context = multiprocessing.get_context("fork")
             counter = context.Value("q", 0)
-            workers: list[tuple[Any, threading.Thread]] = []
-            for _ in range(min(processes, chunks) - 1):
+            inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+            for _ in range(min(processes, chunks)):
                 receive_end, send_end = context.Pipe(duplex=False)
+                _widen_pipe(send_end)
                 worker = context.Process(target=_worker, args=(counter, chunks, send_end), daemon=True)
                 worker.start()
                 send_end.close()
                 workers.append(
-                    (worker, threading.Thread(target=_receive, args=(receive_end, parts), daemon=True))
+                    (worker, threading.Thread(target=_receive, args=(receive_end, inbox), daemon=True))
                 )
             for _, thread in workers:
                 thread.start()
-            while (index := _take(counter, chunks)) is not None:
-                parts[index] = _classify_chunk(index)
+            flags = detect_bulk_imports(
+                contacts, config=bulk, lookback=lookback
+            )  # while the workers classify
+            _FORK_INPUT = (contacts, default_region, flags, chunk_size)
+            open_ends = len(workers)
+            while open_ends:
+                message = inbox.get()
+                if message is None:
+                    open_ends -= 1
+                    continue
+                index, rows = pickle.loads(message)  # noqa: S301 - our own forked worker
+                del message
+                parts[index] = _decode_chunk(index, rows, contacts, flags, chunk_size)
             for worker, thread in workers:
                 thread.join()
                 worker.join()
+            workers.clear()
             missing = [index for index, part in enumerate(parts) if part is None]
             if missing:
                 log.warning(
@@ -317,3 +414,6 @@ def classify_many(
             return [contact for part in parts for contact in part or ()]
     finally:
         _FORK_INPUT = None
+        for worker, _ in workers:  # only left on an error in the caller: do not leave workers running
+            worker.terminate()
+            worker.join()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Literal
 
 from contact_sync.gcpause import gc_paused
@@ -34,6 +35,8 @@ __all__ = ["Action", "Decision", "OwnershipResult", "assign_ownership"]
 
 Action = Literal["write", "hold", "reject", "skip"]
 _LAST = datetime.max.replace(tzinfo=UTC)
+_SF_ID = attrgetter("sf_id")
+_ABSENT = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,55 +121,59 @@ def assign_ownership(
 def _assign(
     batch: list[ClassifiedContact], existing_owners: Mapping[str, str], sync_bulk_imports: bool
 ) -> OwnershipResult:
-    last_copy = {contact.sf_id: index for index, contact in enumerate(batch)}
+    # Hot loop over up to a million contacts: dict methods are bound once, helpers are inlined.
+    last_copy = dict(zip(map(_SF_ID, batch), range(len(batch)), strict=True))
     owners: dict[str, str] = {}
-    carriers: dict[str, list[str]] = {}
+    first_carrier: dict[str, str] = {}  # key -> first contact carrying it (insertion order = first carry)
+    more_carriers: dict[str, list[str]] = {}  # key -> every distinct carrier, only for keys with several
     decisions: list[Decision] = []
+    append = decisions.append
+    owned = owners.get
+    recorded = existing_owners.get
+    first_of = first_carrier.setdefault
 
-    def owner_of(key: str) -> str | None:
-        return owners.get(key) or existing_owners.get(key)
-
-    def carry(key: str | None, sf_id: str) -> None:
-        if key is None:
-            return
-        ids = carriers.get(key)
+    def carry(key: str, sf_id: str) -> None:
+        ids = more_carriers.get(key)
         if ids is None:
-            carriers[key] = [sf_id]
+            more_carriers[key] = [first_carrier[key], sf_id]
         elif sf_id not in ids:
             ids.append(sf_id)
 
     order = [(contact.created_date or _LAST, contact.sf_id) for contact in batch]
     ordered = sorted(range(len(batch)), key=order.__getitem__)
+    del order
     for index in ordered:
         contact = batch[index]
         sf_id = contact.sf_id
         identifier = contact.identifier
         reasons = contact.reasons
         if last_copy[sf_id] != index:
-            decisions.append(Decision(contact, "skip", reasons=(*reasons, Reason.DUPLICATE_SF_ID)))
+            append(Decision(contact, "skip", reasons=(*reasons, Reason.DUPLICATE_SF_ID)))
             continue
         if identifier is None:
-            decisions.append(Decision(contact, "reject", reasons=reasons))
+            append(Decision(contact, "reject", reasons=reasons))
             continue
         if contact.bulk_rule is not None and not sync_bulk_imports:
-            decisions.append(Decision(contact, "skip", reasons=(*reasons, Reason.BULK_IMPORT)))
+            append(Decision(contact, "skip", reasons=(*reasons, Reason.BULK_IMPORT)))
             continue
         email_key = contact.email.key
         phone_key = contact.phone_key
         email_id = None if email_key is None else "email:" + email_key
         phone_id = None if phone_key is None else "phone:" + phone_key
-        carry(email_id, sf_id)
-        carry(phone_id, sf_id)
+        if email_id is not None and first_of(email_id, sf_id) != sf_id:
+            carry(email_id, sf_id)
+        if phone_id is not None and first_of(phone_id, sf_id) != sf_id:
+            carry(phone_id, sf_id)
         by_email = identifier == email_id
-        owner = owner_of(identifier)
+        owner = owned(identifier) or recorded(identifier)
         if owner is not None and owner != sf_id:
             reason = Reason.DUPLICATE_EMAIL if by_email else Reason.DUPLICATE_PHONE
-            decisions.append(Decision(contact, "hold", reasons=(*reasons, reason), owner_id=owner))
+            append(Decision(contact, "hold", reasons=(*reasons, reason), owner_id=owner))
             continue
         if owner is None:
             owners[identifier] = sf_id
         secondary = phone_id if by_email else email_id
-        secondary_owner = None if secondary is None else owner_of(secondary)
+        secondary_owner = None if secondary is None else (owned(secondary) or recorded(secondary))
         send_secondary = secondary is not None and secondary_owner in (None, sf_id)
         if send_secondary and secondary_owner is None and secondary is not None:
             owners[secondary] = sf_id
@@ -174,7 +181,7 @@ def _assign(
             reasons = (*reasons, Reason.SECONDARY_PHONE_SHARED if by_email else Reason.SECONDARY_EMAIL_SHARED)
         else:
             secondary_owner = None
-        decisions.append(
+        append(
             Decision(
                 contact,
                 "write",
@@ -186,12 +193,27 @@ def _assign(
         )
 
     shared: dict[str, tuple[str, ...]] = {}
-    for key, ids in carriers.items():
-        owner = owner_of(key)
+    for key, first in first_carrier.items():
+        ids = more_carriers.get(key)
+        if ids is None:
+            # One carrier. Owners gained in this batch always carry their key, so without a recorded owner
+            # the key is not shared.
+            if key not in existing_owners:
+                continue
+            ids = [first]
+        owner = owned(key) or recorded(key)
         if len(ids) == 1 and (not owner or owner == ids[0]):
             continue  # one carrier that owns the key (or nobody does): not shared
         everyone = list(dict.fromkeys([owner, *ids] if owner else ids))
         if len(everyone) > 1:
             shared[key] = tuple(everyone)
-    new_owners = {key: sf_id for key, sf_id in owners.items() if existing_owners.get(key) != sf_id}
+    new_owners = dict(owners)
+    if len(existing_owners) < len(owners):
+        for key, recorded_id in existing_owners.items():
+            if owned(key, _ABSENT) == recorded_id:
+                del new_owners[key]
+    else:
+        for key, sf_id in owners.items():
+            if recorded(key) == sf_id:
+                del new_owners[key]
     return OwnershipResult(decisions=decisions, new_owners=new_owners, shared_keys=shared)

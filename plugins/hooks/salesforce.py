@@ -46,6 +46,7 @@ from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
 
 from hooks.salesforce_auth import AccessToken, OAuthSettings, SalesforceAuthError, fetch_token
 from hooks.salesforce_soql import count_query, identifier, select_query, window_where
+from hooks.salesforce_soql import record_id as soql_record_id
 
 if TYPE_CHECKING:
     import requests
@@ -594,7 +595,7 @@ class SalesforceContactsHook(SalesforceHook):
     ) -> dict[str, Any]:
         body = self.request(
             "GET",
-            f"sobjects/{identifier(sobject)}/{identifier(record_id)}",
+            f"sobjects/{identifier(sobject)}/{soql_record_id(record_id)}",
             params={"fields": ",".join(identifier(f) for f in fields)},
         ).json()
         body.pop("attributes", None)

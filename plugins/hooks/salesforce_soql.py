@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+_RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(__c|__r)?(\.[A-Za-z][A-Za-z0-9_]*(__c|__r)?)*$")
 _ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"'}
 
@@ -20,6 +21,13 @@ def identifier(name: str) -> str:
     if not isinstance(name, str) or not _IDENTIFIER.match(name):
         raise ValueError(f"not a Salesforce field or object name: {name!r}")
     return name
+
+
+def record_id(value: str) -> str:
+    """Return ``value`` if it is a 15- or 18-character Salesforce record Id, else raise."""
+    if not isinstance(value, str) or not _RECORD_ID.match(value):
+        raise ValueError(f"not a Salesforce record Id: {value!r}")
+    return value
 
 
 def soql_datetime(value: datetime) -> str:

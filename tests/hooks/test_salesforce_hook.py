@@ -305,3 +305,15 @@ def test_verification_is_never_disabled(sf_hook):
     ok, message = sf_hook(extra={"ca_file": None}).test_connection()
 
     assert not ok and "SSL" in message
+
+
+def test_get_record_reads_one_contact_and_refuses_a_non_id(salesforce, sf_hook):
+    ids = salesforce.load_contacts([contact(1, T0, Title="CFO")])
+    hook = sf_hook(consumer="lookup")
+
+    record = hook.get_record(ids[0], ["Id", "Email", "Title"])
+
+    assert (record["Id"], record["Email"], record["Title"]) == (ids[0], "person1@example.com", "CFO")
+    assert hook.get_record(ids[0][:15], ["Id"])["Id"] == ids[0]
+    with pytest.raises(ValueError, match="not a Salesforce record Id"):
+        hook.get_record("003' OR Id != '", ["Id"])

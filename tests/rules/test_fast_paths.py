@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from contact_sync import classify_batch, classify_many, emails, normalize_email, normalize_phone, phones
 from contact_sync import contacts as contacts_module
+from contact_sync.bulk_import import BulkConfig, BulkRule
 from contact_sync.phones import _normalize
 from sandbox.demo_data import generate_contacts
 
@@ -106,6 +107,41 @@ def test_classify_many_equals_classify_batch(
 
     assert result == expected
     assert [c.sf_id for c in result] == [c["Id"] for c in demo]
+
+
+def test_classify_many_adds_bulk_flags_in_the_parent(demo: list[dict[str, Any]]) -> None:
+    """Workers classify without flags; the parent adds them, also for contacts whose ``Id`` is blank."""
+    importer = demo[0]["CreatedById"]
+    blank_ids = [{**demo[i], "Id": blank} for i, blank in enumerate([None, "", None])]
+    batch = [*demo, *blank_ids]
+    config = BulkConfig(import_users=frozenset({importer}), burst_size=5, burst_window_seconds=3600)
+    expected = classify_batch(batch, bulk=config)
+    assert {c.bulk_rule for c in expected} >= {BulkRule.IMPORT_USER, BulkRule.BURST, None}
+    assert [c.sf_id for c in expected[-3:]] == ["", "", ""]
+
+    result = classify_many(batch, bulk=config, processes=2, chunk_size=97)
+
+    assert result == expected
+    assert [c.bulk_rule for c in result] == [c.bulk_rule for c in expected]
+
+
+def test_wire_rows_round_trip(demo: list[dict[str, Any]]) -> None:
+    """The flat rows a worker sends rebuild into the very named tuples ``classify`` returns."""
+    expected = classify_batch(demo[:300])
+    contacts_module._FORK_INPUT = (demo, "US", {}, 300)
+    try:
+        rows = contacts_module._encode_chunk(0)
+    finally:
+        contacts_module._FORK_INPUT = None
+    assert all(type(value) is not tuple or not hasattr(value, "_fields") for row in rows for value in row)
+
+    rebuilt = contacts_module._decode_chunk(0, rows, demo, {}, 300)
+
+    assert rebuilt == expected
+    assert [type(c.email) for c in rebuilt] == [type(c.email) for c in expected]
+    assert [(type(c.phone), type(c.mobile)) for c in rebuilt] == [
+        (type(c.phone), type(c.mobile)) for c in expected
+    ]
 
 
 def _lazy_worker(counter: Any, chunks: int, conn: Any) -> None:
