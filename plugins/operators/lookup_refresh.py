@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["incremental", "full", "reconcile"]
 BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
-BATCH = 1000
+BATCH = 20_000  # rows per upsert round (the lookup store batches its statements itself)
 
 
 def mirror_slug(prefix: str, field: str) -> str:
