@@ -20,6 +20,8 @@ def _state(args: argparse.Namespace) -> int:
     from hooks.state_db import StateDbHook
 
     hook = StateDbHook(state_db_conn_id=args.conn_id)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one summary line below is enough
+    logging.getLogger("contact_sync.state.migrate").setLevel(logging.WARNING)
     if args.action == "migrate":
         revision = hook.migrate()
         print(f"state DB ({hook.engine.dialect.name}) migrated to revision {revision}")
