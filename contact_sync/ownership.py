@@ -146,7 +146,8 @@ def _assign(
         contact = batch[index]
         sf_id = contact.sf_id
         identifier = contact.identifier
-        reasons = contact.reasons
+        field_reasons = contact.field_reasons  # inlined ClassifiedContact.reasons (usually empty)
+        reasons = tuple(dict.fromkeys(reason for _, reason in field_reasons)) if field_reasons else ()
         if last_copy[sf_id] != index:
             append(Decision(contact, "skip", reasons=(*reasons, Reason.DUPLICATE_SF_ID)))
             continue
@@ -157,7 +158,14 @@ def _assign(
             append(Decision(contact, "skip", reasons=(*reasons, Reason.BULK_IMPORT)))
             continue
         email_key = contact.email.key
-        phone_key = contact.phone_key
+        phone_field = contact.phone_field  # inlined ClassifiedContact.phone_key
+        phone_key = (
+            contact.phone.key
+            if phone_field == "Phone"
+            else contact.mobile.key
+            if phone_field == "MobilePhone"
+            else None
+        )
         email_id = None if email_key is None else "email:" + email_key
         phone_id = None if phone_key is None else "phone:" + phone_key
         if email_id is not None and first_of(email_id, sf_id) != sf_id:

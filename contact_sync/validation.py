@@ -11,6 +11,7 @@ pandas and great_expectations are imported inside the functions (nothing heavy a
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from contact_sync.gcpause import gc_paused
 from contact_sync.phones import E164_PATTERN
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     import great_expectations as gx
     import pandas as pd
@@ -45,6 +46,7 @@ SF_ID_PATTERN = r"^[a-zA-Z0-9]{18}$"
 IDENTIFIER_PATTERN = r"^(?:email:[^\s@]+@[^\s@]+\.[^\s@]+|phone:\+[1-9]\d{6,14})$"
 EMAIL_KEY_PATTERN = r"^[^\sA-Z@]+@[^\sA-Z@]+\.[^\sA-Z@]+$"
 VERDICTS = ("valid", "invalid", "missing")
+_CATEGORICAL = ("verdict", "phone_region", "bulk_rule")
 
 
 class SuiteFailure(RuntimeError):
@@ -159,6 +161,9 @@ def frame_for_validation(decisions: Iterable[Decision]) -> pd.DataFrame:
         ]
         frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
         del rows
+        # Few distinct values: categoricals make GX's row filtering (a take per column) and null checks cheap.
+        for column in _CATEGORICAL:
+            frame[column] = frame[column].astype("category")
         return with_helper_columns(frame)
 
 
@@ -178,6 +183,66 @@ def _row_ids(result: dict[str, Any]) -> list[str]:
         if isinstance(item, dict) and item.get("sf_id") is not None:
             ids.append(str(item["sf_id"]))
     return ids
+
+
+@contextmanager
+def _without_fingerprint() -> Iterator[None]:
+    """Skip GX's ``pandas_data_fingerprint`` batch marker (an md5 over every cell) while the suite runs.
+
+    The fingerprint is not an expectation and nothing here reads it, yet hashing every string of a large frame
+    costs about as much as half the suite. GX computes it only below ``HASH_THRESHOLD`` bytes of frame; the
+    threshold is lowered for the duration of the run (no-op if that GX internal is gone).
+    """
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    if not hasattr(engine, "HASH_THRESHOLD"):
+        yield
+        return
+    previous = engine.HASH_THRESHOLD
+    engine.HASH_THRESHOLD = 0
+    try:
+        yield
+    finally:
+        engine.HASH_THRESHOLD = previous
+
+
+def _run(
+    context: AbstractDataContext,
+    definition: gx.ValidationDefinition,
+    frame: pd.DataFrame,
+    result_format: dict[str, Any],
+    data_docs_dir: str | Path | None,
+    run_name: str,
+) -> tuple[Any, str | None]:
+    """Run the validation definition, through a checkpoint that writes Data Docs when asked."""
+    import great_expectations as gx
+
+    if data_docs_dir is None:
+        return definition.run(batch_parameters={"dataframe": frame}, result_format=result_format), None
+    base = Path(data_docs_dir).resolve()
+    context.add_data_docs_site(
+        site_name="contact_sync",
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(base)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name="contact_sync",
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["contact_sync"])],
+            result_format=result_format,
+        )
+    )
+    checkpoint_result = checkpoint.run(
+        batch_parameters={"dataframe": frame}, run_id=gx.RunIdentifier(run_name=run_name)
+    )
+    result = next(iter(checkpoint_result.run_results.values()))
+    index = base / "index.html"
+    docs_index = str(index) if index.exists() else None
+    return result, docs_index
 
 
 def validate_written(
@@ -206,33 +271,8 @@ def validate_written(
         gx.ValidationDefinition(name="contact_sync_written_rows", data=batch_definition, suite=suite)
     )
     result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": ["sf_id"]}
-    docs_index: str | None = None
-    if data_docs_dir is None:
-        result = definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
-    else:
-        base = Path(data_docs_dir).resolve()
-        context.add_data_docs_site(
-            site_name="contact_sync",
-            site_config={
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(base)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
-        checkpoint = context.checkpoints.add(
-            gx.Checkpoint(
-                name="contact_sync",
-                validation_definitions=[definition],
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["contact_sync"])],
-                result_format=result_format,
-            )
-        )
-        checkpoint_result = checkpoint.run(
-            batch_parameters={"dataframe": frame}, run_id=gx.RunIdentifier(run_name=run_name)
-        )
-        result = next(iter(checkpoint_result.run_results.values()))
-        index = base / "index.html"
-        docs_index = str(index) if index.exists() else None
+    with _without_fingerprint():
+        result, docs_index = _run(context, definition, frame, result_format, data_docs_dir, run_name)
     failed: list[dict[str, Any]] = []
     row_ids: set[str] = set()
     for item in result.results:

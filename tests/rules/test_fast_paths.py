@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from typing import Any
 
 import email_validator
@@ -10,11 +11,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contact_sync import classify_batch, classify_many, emails, normalize_email, normalize_phone, phones
+from contact_sync import (
+    assign_ownership,
+    classify_batch,
+    classify_many,
+    emails,
+    normalize_email,
+    normalize_phone,
+    phones,
+)
 from contact_sync import contacts as contacts_module
 from contact_sync.bulk_import import BulkConfig, BulkRule
 from contact_sync.phones import _normalize
 from sandbox.demo_data import generate_contacts
+from tests.rules.ownership_reference import reference_assign
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +170,25 @@ def test_classify_many_recovers_chunks_a_worker_lost(
 
     assert result == classify_batch(demo)
     assert "not returned by a worker" in caplog.text
+
+
+@pytest.mark.parametrize("sync_bulk_imports", [False, True])
+def test_tuned_ownership_equals_reference(demo: list[dict[str, Any]], sync_bulk_imports: bool) -> None:
+    """Same decisions, same new owners and shared keys (dict order included) as the plain version."""
+    config = BulkConfig(burst_size=5, burst_window_seconds=3600)
+    classified = classify_batch([*demo, *demo[:50]], bulk=config)  # repeated Ids too
+    rng = random.Random(3)
+    first = assign_ownership(classified, {})
+    keys = list(first.new_owners)
+    recorded = {
+        key: first.new_owners[key] if rng.random() < 0.5 else f"003Xx{rng.randrange(10**13):013d}"
+        for key in keys[::5]
+    }
+    assert first.shared_keys and any(first.new_owners[key] != value for key, value in recorded.items())
+
+    for existing in ({}, recorded):
+        expected = reference_assign(list(classified), existing, sync_bulk_imports)
+        result = assign_ownership(classified, existing, sync_bulk_imports=sync_bulk_imports)
+        assert result.decisions == expected.decisions
+        assert list(result.new_owners.items()) == list(expected.new_owners.items())
+        assert list(result.shared_keys.items()) == list(expected.shared_keys.items())

@@ -90,3 +90,23 @@ def test_summary_is_json_serialisable(clean_frame) -> None:  # noqa: ANN001
     import json
 
     assert json.loads(json.dumps(validate_written(clean_frame).as_dict()))["success"] is True
+
+
+def test_low_cardinality_columns_are_categorical_and_still_checked(clean_frame) -> None:  # noqa: ANN001
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    assert {str(clean_frame[c].dtype) for c in ("verdict", "phone_region", "bulk_rule")} == {"category"}
+    threshold = pandas_execution_engine.HASH_THRESHOLD
+    assert validate_written(clean_frame).success
+
+    broken = clean_frame.copy()
+    broken["verdict"] = broken["verdict"].cat.add_categories(["maybe"])
+    broken.loc[broken.index[0], "verdict"] = "maybe"
+    summary = validate_written(broken)
+
+    assert not summary.success
+    assert [item["expectation"] for item in summary.failed_expectations] == [
+        "expect_column_values_to_be_in_set"
+    ]
+    assert summary.failing_row_ids == [broken.loc[broken.index[0], "sf_id"]]
+    assert pandas_execution_engine.HASH_THRESHOLD == threshold  # the fingerprint skip is undone afterwards
