@@ -505,13 +505,13 @@ def _mark_ambiguous(engine: Engine, key_column: Any, flag_column: Any, keys: set
     if not keys:
         return
 
-    def shared_among(*where: Any) -> Any:
-        return (
-            select(key_column)
-            .where(key_column.is_not(None), *where)
-            .group_by(key_column)
-            .having(func.count() > 1)
-        )
+    # The subquery reads an alias: naming the UPDATE's own table would correlate it row by row on PostgreSQL.
+    inner = contacts_lookup.alias("shared")
+    inner_key = inner.c[key_column.name]
+
+    def shared_among(*keys: str) -> Any:
+        where = [inner_key.is_not(None)] + ([inner_key.in_(keys)] if keys else [])
+        return select(inner_key).where(*where).group_by(inner_key).having(func.count() > 1)
 
     with engine.begin() as connection:
         if len(keys) > 50_000:
@@ -527,7 +527,7 @@ def _mark_ambiguous(engine: Engine, key_column: Any, flag_column: Any, keys: set
             connection.execute(
                 update(contacts_lookup)
                 .where(key_column.in_(part))
-                .values({flag_column.name: key_column.in_(shared_among(key_column.in_(part)))})
+                .values({flag_column.name: key_column.in_(shared_among(*part))})
             )
 
 
