@@ -48,6 +48,13 @@ class Settings:
     refresh_overlap_seconds: int = 60
     mirror_to_respond_io: bool = True
     mirror_field_prefix: str = "sf_"
+    editable_fields: tuple[str, ...] = ("Title", "Department", "LeadSource")
+    writeback_conflict_policy: str = "conflict"
+    writeback_batch_size: int = 2000
+    writeback_max_attempts: int = 5
+    writeback_retry_delay_seconds: int = 30
+    writeback_fail_threshold: int = 0
+    writeback_alert_threshold: int = 10
     alert_conn_id: str | None = None
     rejection_alert_share: float = 0.2
     retention_failures_days: int = 180

@@ -9,6 +9,8 @@ Routes (relative to the app; inside Airflow under the plugin's prefix ``/contact
 ``GET /sidebar``               what the inbox shows for a contact (login)
 ``GET /audit``                 failures by reason (chart), open failures, run history (login)
 ``GET /audit/failures.csv``    the failures of the audit filters as CSV (login)
+``POST /sidebar/edit|discard`` queue or discard a field edit for Salesforce (login; ``writeback.py``)
+``POST /webhooks/respond-io``  respond.io ``contact.updated`` webhooks, signature checked (``writeback.py``)
 =============================  =====================================================================
 
 Every error is JSON ``{"error": code, "message": text}`` on the API (HTML on the pages); bad input is a 4xx.
@@ -254,6 +256,10 @@ def create_app(
         rt.sessions.logout(response, request)
         return response
 
+    from contact_sync_inbox import writeback
+
+    writeback_rules = writeback.register(app, runtime, require_user)
+
     # -- pages ------------------------------------------------------------------------------------------
 
     @app.get("/", include_in_schema=False)
@@ -282,6 +288,9 @@ def create_app(
             "error": error,
             "form": {"email": email or "", "phone": phone or "", "region": region or ""},
             "max_length": MAX_LENGTH,
+            "writeback": writeback.sidebar_context(
+                rt, writeback_rules, [c.sf_id for c in result.contacts] if result else []
+            ),
         }
         return TEMPLATES.TemplateResponse(request, "sidebar.html", context, status_code=400 if error else 200)
 

@@ -184,3 +184,32 @@ watermarks = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("details", JSON),
 )
+
+# --- field write-back (issue 7) -------------------------------------------------------------------------------
+
+# One row per requested edit (inbox form or respond.io webhook); drained by SalesforceWriteBackOperator.
+# status: pending, applied, conflict, rejected, failed, discarded, superseded.
+writeback_queue = Table(
+    "writeback_queue",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(200), nullable=False),
+    Column("workspace", String(100), nullable=False),
+    Column("sf_id", String(18), nullable=False),
+    Column("field", String(80), nullable=False),
+    Column("new_value", Text),
+    Column("base_value", Text),
+    Column("source", String(20), nullable=False),
+    Column("requested_by", String(100), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_error_code", String(100)),
+    Column("last_error", String(1000)),
+    Column("applied_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("request_id", name="uq_writeback_queue_request_id"),
+    Index("ix_writeback_queue_status", "status", "next_attempt_at"),
+    Index("ix_writeback_queue_sf_id", "sf_id", "field"),
+)
