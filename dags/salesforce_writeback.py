@@ -55,6 +55,7 @@ def salesforce_writeback() -> None:
         retry_delay_seconds=SETTINGS.writeback_retry_delay_seconds,
         fail_threshold=SETTINGS.writeback_fail_threshold,
         alert_threshold=SETTINGS.writeback_alert_threshold,
+        alert_conn_id=SETTINGS.alert_conn_id,
         mirror_field_prefix=SETTINGS.mirror_field_prefix,
     )
 

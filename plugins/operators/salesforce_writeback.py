@@ -41,8 +41,11 @@ FAULT_ENV = "CONTACT_SYNC_WRITEBACK_FAULT_MARKER"
 OUTCOMES = ("applied", "conflict", "rejected", "failed", "superseded", "retrying")
 
 
-class WriteBackCrash(RuntimeError):
-    """Injected by the crash test: Salesforce has applied the edits, the queue does not know yet."""
+class WriteBackCrash(BaseException):
+    """Injected by the crash test: Salesforce has applied the edits, the queue does not know yet.
+
+    A ``BaseException``, like the process dying: no handler in the operator gets to record anything.
+    """
 
 
 class SalesforceWriteBackOperator(BaseOperator):
@@ -58,7 +61,8 @@ class SalesforceWriteBackOperator(BaseOperator):
     :param max_attempts: transient failures per edit before it is ``failed``.
     :param retry_delay_seconds: backoff after a transient failure (doubled per attempt).
     :param fail_threshold: fail the task when more edits than this end ``failed``.
-    :param alert_threshold: log a warning when more edits than this end ``conflict`` or ``rejected``.
+    :param alert_threshold: alert when more edits than this end ``conflict`` or ``rejected``.
+    :param alert_conn_id: the alert connection (smtp or webhook); without one, the alert is a log warning.
     :param mirror_field_prefix: prefix of the respond.io custom fields that mirror Salesforce fields.
     """
 
@@ -77,6 +81,7 @@ class SalesforceWriteBackOperator(BaseOperator):
         retry_delay_seconds: float = 30.0,
         fail_threshold: int = 0,
         alert_threshold: int = 10,
+        alert_conn_id: str | None = None,
         mirror_field_prefix: str = "sf_",
         **kwargs: Any,
     ) -> None:
@@ -92,6 +97,7 @@ class SalesforceWriteBackOperator(BaseOperator):
         self.retry_delay_seconds = retry_delay_seconds
         self.fail_threshold = fail_threshold
         self.alert_threshold = alert_threshold
+        self.alert_conn_id = alert_conn_id
 
     @cached_property
     def engine(self) -> Engine:
@@ -123,13 +129,20 @@ class SalesforceWriteBackOperator(BaseOperator):
         totals = drain(self, context)
         self.log.info("write-back: %s", totals)
         if totals["conflict"] + totals["rejected"] > self.alert_threshold:
-            self.log.warning(
-                "write-back: %d conflicts and %d rejected edits in this run (alert threshold %d); "
-                "list them with the salesforce_writeback_admin DAG (action list_conflicts)",
-                totals["conflict"],
-                totals["rejected"],
-                self.alert_threshold,
+            message = (
+                f"write-back: {totals['conflict']} conflicts and {totals['rejected']} rejected edits in this run "
+                f"(alert threshold {self.alert_threshold}); list them with the salesforce_writeback_admin DAG "
+                "(action list_conflicts)"
             )
+            self.log.warning("%s", message)
+            if self.alert_conn_id:
+                from notifiers.contact_sync import ContactSyncNotifier
+
+                ContactSyncNotifier(
+                    conn_id=self.alert_conn_id,
+                    message=message,
+                    summary={"event": "writeback_outcomes", **totals},
+                ).notify(context)
         if totals["failed"] > self.fail_threshold:
             raise AirflowFailException(
                 f"write-back: {totals['failed']} edits failed (threshold {self.fail_threshold}); re-queue them "
@@ -162,6 +175,20 @@ def drain(op: SalesforceWriteBackOperator, context: Context | None = None) -> di
             waiting = [e for e in batch if e["id"] in still]
             _retry_later(op, waiting, "BUDGET_EXCEEDED", str(err)[:1000], totals, count_attempt=False)
             break
+        except Exception as err:
+            # Never green while edits silently failed: the round's unfinished edits become `failed` (on-call can
+            # re-queue them) and the task fails with the error.
+            still = writeback_store.still_pending(op.engine, [e["id"] for e in batch])
+            writeback_store.set_status(
+                op.engine, sorted(still), "failed", last_error_code="UNEXPECTED_ERROR",
+                last_error=f"{type(err).__name__}: {err}"[:1000],
+            )  # fmt: skip
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(
+                f"write-back: unexpected {type(err).__name__} ({err}); {len(still)} edits marked failed: re-queue "
+                "them with the salesforce_writeback_admin DAG (action requeue_failed) once fixed"
+            ) from err
         for name, value in counts.items():
             totals[name] += value
     return totals

@@ -306,3 +306,21 @@ def test_a_spent_api_budget_keeps_edits_pending_without_using_attempts(writeback
     assert (edit["status"], edit["attempts"], edit["last_error_code"]) == ("pending", 0, "BUDGET_EXCEEDED")
     assert edit["next_attempt_at"] is not None
     assert writeback.salesforce.admin.record(sf_id)["Title"] == "Buyer"
+
+
+def test_an_unexpected_error_marks_the_round_failed_and_fails_the_task(writeback, monkeypatch):
+    sf_id = writeback.contact(30)
+    with writeback.logged_in() as client:
+        writeback.edit(client, sf_id, "Title", "Chief", base="Buyer", request_id="boom")
+
+    def explode(op, batch):
+        raise ValueError("a bug, not Salesforce")
+
+    monkeypatch.setattr("operators.salesforce_writeback.apply_batch", explode)
+    run = writeback.run_dag()
+
+    assert run.state == "failed"  # never green while an edit silently failed
+    [edit] = writeback.queue()
+    assert edit["status"] == "failed" and edit["last_error_code"] == "UNEXPECTED_ERROR"
+    assert "a bug, not Salesforce" in edit["last_error"]
+    assert writeback.salesforce.admin.record(sf_id)["Title"] == "Buyer"
