@@ -513,22 +513,28 @@ def _mark_ambiguous(engine: Engine, key_column: Any, flag_column: Any, keys: set
         where = [inner_key.is_not(None)] + ([inner_key.in_(keys)] if keys else [])
         return select(inner_key).where(*where).group_by(inner_key).having(func.count() > 1)
 
+    def set_flags(connection: Any, shared: Any, *where: Any) -> None:
+        # Only rows whose flag changes are written: on PostgreSQL every updated row is a new tuple, and a first
+        # load would otherwise rewrite the whole table to set False on rows that are already False.
+        connection.execute(
+            update(contacts_lookup)
+            .where(*where, flag_column.is_(False), key_column.in_(shared))
+            .values({flag_column.name: True})
+        )
+        connection.execute(
+            update(contacts_lookup)
+            .where(*where, flag_column.is_(True), or_(key_column.is_(None), key_column.not_in(shared)))
+            .values({flag_column.name: False})
+        )
+
     with engine.begin() as connection:
         if len(keys) > 50_000:
-            connection.execute(
-                update(contacts_lookup)
-                .where(key_column.is_not(None))
-                .values({flag_column.name: key_column.in_(shared_among())})
-            )
+            set_flags(connection, shared_among())
             return
         ordered = sorted(keys)
         for start in range(0, len(ordered), 1000):
             part = ordered[start : start + 1000]
-            connection.execute(
-                update(contacts_lookup)
-                .where(key_column.in_(part))
-                .values({flag_column.name: key_column.in_(shared_among(*part))})
-            )
+            set_flags(connection, shared_among(*part), key_column.in_(part))
 
 
 def lookup(
