@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import pytest
+
+from tests.fixtures.connections import respond_io_connection, salesforce_connection, state_connection
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -54,42 +55,14 @@ class SyncHarness:
 @pytest.fixture
 def sync_dag(airflow_db, salesforce, respond_io, tmp_path) -> Iterator[SyncHarness]:
     """The ``salesforce_contacts_sync`` DAG with hourly windows, wired to the stand-ins and a fresh state DB."""
-    from airflow.sdk import Connection
-
     from contact_sync.state import make_engine, migrate
 
     state_file = tmp_path / "state.db"
     migrate(make_engine(f"sqlite:///{state_file}"))
     env = {
-        "AIRFLOW_CONN_SALESFORCE_DEFAULT": Connection(
-            conn_id="salesforce_default",
-            conn_type="salesforce",
-            extra=json.dumps(
-                {
-                    "instance_url": salesforce.url,
-                    "consumer_key": salesforce.client_id,
-                    "consumer_secret": salesforce.client_secret,
-                    "ca_file": salesforce.ca_file,
-                }
-            ),
-        ).as_json(),
-        "AIRFLOW_CONN_RESPOND_IO_DEFAULT": Connection(
-            conn_id="respond_io_default",
-            conn_type="http",
-            host=respond_io.url,
-            password=respond_io.token,
-            extra=json.dumps(
-                {
-                    "rate_limit_per_second": 1000,
-                    "post_create_delay": 0.06,
-                    "retry_initial_wait": 0.05,
-                    "retry_max_wait": 1,
-                }
-            ),
-        ).as_json(),
-        "AIRFLOW_CONN_CONTACT_SYNC_STATE": Connection(
-            conn_id="contact_sync_state", conn_type="sqlite", host=str(state_file)
-        ).as_json(),
+        "AIRFLOW_CONN_SALESFORCE_DEFAULT": salesforce_connection(salesforce),
+        "AIRFLOW_CONN_RESPOND_IO_DEFAULT": respond_io_connection(respond_io, post_create_delay=0.06),
+        "AIRFLOW_CONN_CONTACT_SYNC_STATE": state_connection(path=str(state_file)),
         "CONTACT_SYNC_SCHEDULE": "0 * * * *",
         "CONTACT_SYNC_START_DATE": "2026-10-01T00:00:00Z",
         "CONTACT_SYNC_CHUNK_SIZE": "25",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
@@ -11,6 +10,7 @@ from sqlalchemy import delete, insert, select, update
 
 from contact_sync.state import lookup_store, sync_store
 from contact_sync.state.schema import contacts_lookup, sync_ledger
+from tests.fixtures.connections import respond_io_connection, salesforce_connection, state_connection
 
 pytestmark = pytest.mark.integration
 
@@ -37,36 +37,16 @@ def person(n: int, at: datetime, **fields) -> dict:
 @pytest.fixture
 def refresh(salesforce, respond_io, state_engine):
     """``refresh(end, mode="incremental")`` runs one LookupRefreshJob on this test's state DB."""
-    from airflow.sdk import Connection
     from operators.lookup_refresh import LookupRefreshJob
 
     from contact_sync.settings import load_settings
 
     env = {
-        "AIRFLOW_CONN_SALESFORCE_DEFAULT": Connection(
-            conn_id="salesforce_default",
-            conn_type="salesforce",
-            extra=json.dumps(
-                {
-                    "instance_url": salesforce.url,
-                    "consumer_key": salesforce.client_id,
-                    "consumer_secret": salesforce.client_secret,
-                    "ca_file": salesforce.ca_file,
-                }
-            ),
-        ).as_json(),
-        "AIRFLOW_CONN_RESPOND_IO_DEFAULT": Connection(
-            conn_id="respond_io_default",
-            conn_type="http",
-            host=respond_io.url,
-            password=respond_io.token,
-            extra=json.dumps({"rate_limit_per_second": 1000, "retry_initial_wait": 0.05}),
-        ).as_json(),
-        "AIRFLOW_CONN_CONTACT_SYNC_STATE": Connection(
-            conn_id="contact_sync_state",
-            conn_type="generic",
-            extra=json.dumps({"sqlalchemy_url": state_engine.url.render_as_string(hide_password=False)}),
-        ).as_json(),
+        "AIRFLOW_CONN_SALESFORCE_DEFAULT": salesforce_connection(salesforce),
+        "AIRFLOW_CONN_RESPOND_IO_DEFAULT": respond_io_connection(respond_io),
+        "AIRFLOW_CONN_CONTACT_SYNC_STATE": state_connection(
+            url=state_engine.url.render_as_string(hide_password=False)
+        ),
     }
     with mock.patch.dict("os.environ", env):
         settings = load_settings({"CONTACT_SYNC_LOCAL_CONFIG": "/nonexistent"})

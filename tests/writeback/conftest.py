@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import json
 import sys
 import threading
 import time
@@ -19,6 +18,7 @@ import pytest
 import uvicorn
 
 from sandbox.process import free_port
+from tests.fixtures.connections import salesforce_connection, state_connection
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -198,29 +198,14 @@ class WriteBack:
 
 @pytest.fixture
 def writeback(airflow_db, salesforce, respond_io, tmp_path, password_hash) -> Iterator[WriteBack]:
-    from airflow.sdk import Connection
-
     from contact_sync.state import make_engine, migrate
 
     state_file = tmp_path / "state.db"
     engine = make_engine(f"sqlite:///{state_file}")
     migrate(engine)
     env = {
-        "AIRFLOW_CONN_SALESFORCE_DEFAULT": Connection(
-            conn_id="salesforce_default",
-            conn_type="salesforce",
-            extra=json.dumps(
-                {
-                    "instance_url": salesforce.url,
-                    "consumer_key": salesforce.client_id,
-                    "consumer_secret": salesforce.client_secret,
-                    "ca_file": salesforce.ca_file,
-                }
-            ),
-        ).as_json(),
-        "AIRFLOW_CONN_CONTACT_SYNC_STATE": Connection(
-            conn_id="contact_sync_state", conn_type="sqlite", host=str(state_file)
-        ).as_json(),
+        "AIRFLOW_CONN_SALESFORCE_DEFAULT": salesforce_connection(salesforce),
+        "AIRFLOW_CONN_CONTACT_SYNC_STATE": state_connection(path=str(state_file)),
         "CONTACT_SYNC_START_DATE": "2026-10-01T00:00:00Z",
         "CONTACT_SYNC_TASK_RETRY_DELAY_SECONDS": "0",
         "CONTACT_SYNC_LOCAL_CONFIG": str(tmp_path / "no-local.yaml"),
