@@ -423,6 +423,11 @@ def report(  # noqa: PLR0913, PLR0915 - prints every figure of one run
         f"  time outside respond.io    {outside:8.1f} s = {outside / wall:.1%} of the run   "
         f"(wall {wall:.1f} s - {busiest_calls:,} calls / L = {in_calls:.1f} s)   [target <= 10 %]"
     )
+    dag_run = (last - first).total_seconds()
+    print(
+        f"                             {dag_run - in_calls:8.1f} s = {(dag_run - in_calls) / dag_run:.1%} of the DAG run "
+        f"itself (first task start to last task end, {dag_run:.1f} s: without the `dags test` CLI's own start/exit)"
+    )
     print(
         f"  respond.io calls           {total_rio:,}: {total_rio / read:.2f} per contact read, "
         f"{total_rio / max(written, 1):.2f} per contact written ({written:,}); 429s: {total_429:,}"
