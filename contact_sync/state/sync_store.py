@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from contact_sync.state.schema import (
     contacts_lookup,
@@ -55,13 +55,6 @@ def _batches(rows: Iterable[dict[str, Any]], size: int = BATCH) -> Iterator[list
             batch = []
     if batch:
         yield batch
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; everything here is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 # -- runs -----------------------------------------------------------------------------------------------------
@@ -440,17 +433,6 @@ def retry_pending_ids(engine: Engine, workspace: str) -> list[str]:
         )
 
 
-def open_failures_count(engine: Engine, workspace: str) -> int:
-    with engine.connect() as connection:
-        return int(
-            connection.execute(
-                select(func.count()).where(
-                    matching_failures.c.workspace == workspace, matching_failures.c.resolved_at.is_(None)
-                )
-            ).scalar_one()
-        )
-
-
 def upsert_lookup(engine: Engine, rows: Iterable[Mapping[str, Any]]) -> int:
     """Upsert lookup rows (one per Salesforce contact) and re-mark the ambiguity of the keys they touch."""
     count = 0
@@ -553,30 +535,6 @@ def lookup(
             select(contacts_lookup).where(or_(*conditions)).order_by(contacts_lookup.c.sf_id)
         )
         return [dict(r._mapping) for r in rows]
-
-
-def ledger_rows(engine: Engine, workspace: str) -> list[dict[str, Any]]:
-    with engine.connect() as connection:
-        return [
-            dict(r._mapping)
-            for r in connection.execute(select(sync_ledger).where(sync_ledger.c.workspace == workspace))
-        ]
-
-
-def runs_for_window(engine: Engine, dag_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(sync_runs)
-            .where(
-                and_(
-                    sync_runs.c.dag_id == dag_id,
-                    sync_runs.c.window_start >= start,
-                    sync_runs.c.window_end <= end,
-                )
-            )
-            .order_by(sync_runs.c.window_start)
-        )
-        return [{**dict(r._mapping), "started_at": _aware(r.started_at)} for r in rows]
 
 
 def lookup_rows(engine: Engine, sf_ids: Sequence[str]) -> list[dict[str, Any]]:

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
 
+from contact_sync.lookup import parse_salesforce_datetime  # noqa: F401 - re-exported for callers
 from hooks.salesforce_auth import AccessToken, OAuthSettings, SalesforceAuthError, fetch_token
 from hooks.salesforce_soql import count_query, identifier, select_query, window_where
 from hooks.salesforce_soql import record_id as soql_record_id
@@ -638,9 +639,3 @@ def _api_error(response: requests.Response) -> SalesforceApiError:
 def _safe(url: str) -> str:
     """URL without its query string (SOQL can hold personal data)."""
     return url.split("?", 1)[0]
-
-
-def parse_salesforce_datetime(value: str) -> datetime:
-    """``2026-10-01T12:00:00.000+0000`` (REST) or ``...000Z`` (Bulk) -> aware datetime."""
-    text = value.replace("Z", "+0000")
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
