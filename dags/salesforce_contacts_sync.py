@@ -51,6 +51,24 @@ def _job(context: dict, workspace: str):  # noqa: ANN202 - imported lazily, insi
     )
 
 
+def _fail_if_not_extracted(context: dict) -> None:
+    """finalize runs whatever happened upstream (all_done); it must not turn a run whose extract or classify failed
+    green with "nothing new": the run fails, naming the task to look at."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    failed = context["ti"].get_ti_count(
+        dag_id=context["dag"].dag_id,
+        task_ids=["extract", "classify"],
+        run_ids=[context["run_id"]],
+        states=["failed", "upstream_failed"],
+    )
+    if failed:
+        raise AirflowFailException(
+            "extract or classify failed, so this run synced nothing: see that task's log, fix the cause, then clear "
+            "the failed task (the run resumes from there)"
+        )
+
+
 @dag(
     dag_id="salesforce_contacts_sync",
     schedule=CronDataIntervalTimetable(SETTINGS.schedule, timezone="UTC"),
@@ -97,6 +115,7 @@ def salesforce_contacts_sync() -> None:
     @task(trigger_rule="all_done")
     def finalize(**context) -> list[dict]:
         summaries = [_job(context, workspace).finalize() for workspace in SETTINGS.workspaces]
+        _fail_if_not_extracted(context)
         if SETTINGS.alert_conn_id:
             from notifiers.contact_sync import alert_if_rejections_high
 

@@ -248,3 +248,23 @@ def test_a_refused_respond_io_token_fails_the_run_at_once_without_retries(sync_d
     assert (
         summary["status"] == "incomplete"
     )  # finalize recorded what it could; the contact has no outcome yet
+
+
+def test_a_failed_extract_fails_the_run_instead_of_reporting_nothing_new(sync_dag, monkeypatch):
+    import json
+    import os
+
+    sync_dag.salesforce.load_contacts([person(1, W0 + timedelta(minutes=5))])
+    conn = json.loads(os.environ["AIRFLOW_CONN_SALESFORCE_DEFAULT"])
+    extra = conn["extra"] if isinstance(conn["extra"], dict) else json.loads(conn["extra"])
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SALESFORCE_DEFAULT",
+        json.dumps({**conn, "extra": {**extra, "consumer_secret": "revoked"}}),
+    )
+
+    run = sync_dag.run(W0)
+
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states["extract"] == "failed"
+    assert states["finalize"] == "failed", "finalize still records what it can, then fails the run"
+    assert run.state == "failed"
