@@ -30,6 +30,7 @@ class Settings:
     overlap_seconds: int = 120
     chunk_size: int = 2000
     task_retry_delay_seconds: int = 30
+    lease_seconds: int = 120
     include_leads: bool = False
     salesforce_conn_id: str = "salesforce_default"
     state_db_conn_id: str = "contact_sync_state"
@@ -62,6 +63,10 @@ class Settings:
     retention_staging_days: int = 14
     retention_validation_reports_days: int = 30
     sources: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if self.lease_seconds <= 0:
+            raise SettingsError(f"setting 'lease_seconds' must be > 0, not {self.lease_seconds}")
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

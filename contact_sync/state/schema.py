@@ -98,7 +98,13 @@ staged_contacts = Table(
     Column("outcome", String(20)),
     Column("outcome_detail", String(500)),
     Column("respond_io_contact_id", BigInteger),
+    # Lease of a sync worker on the row (see sync_store.claim_rows): who works on it, and until when. Both NULL
+    # when nobody does; an expired lease may be taken over by another worker.
+    Column("lease_owner", String(200)),
+    Column("lease_until", DateTime(timezone=True)),
     Index("ix_staged_contacts_chunk", "run_key", "workspace", "chunk"),
+    # The claim query: one chunk's rows still needing respond.io (outcome NULL / retry_pending), by lease.
+    Index("ix_staged_contacts_claim", "run_key", "workspace", "chunk", "outcome", "lease_until"),
 )
 
 # One row per (workspace, Salesforce contact) we wrote to respond.io: the idempotency record.

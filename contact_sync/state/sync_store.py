@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select, update
@@ -40,6 +40,8 @@ OUTCOMES = (
 )
 FAILURE_OUTCOMES = frozenset({"rejected", "held_duplicate", "retry_pending"})
 BATCH = 1000
+#: Length of ``staged_contacts.lease_owner``.
+LEASE_OWNER_MAX = 200
 
 
 def now() -> datetime:
@@ -208,6 +210,266 @@ def chunk_rows(engine: Engine, run_key: str, workspace: str, chunk: int) -> list
         return [dict(row._mapping) for row in rows]
 
 
+# -- leases: several workers on one chunk ---------------------------------------------------------------------
+#
+# A sync worker claims a batch of a chunk's rows by writing its lease (owner, until) on them in one short
+# transaction, committed before any respond.io call; it renews the lease while it works, and ``record_outcome``
+# clears it. Another worker claims only rows that are unleased or whose lease expired (the worker died), so two
+# workers never write the same contact, and the rows of a dead worker are taken over after the lease timeout.
+
+
+@dataclass(frozen=True)
+class LeaseHolder:
+    """Rows of a chunk that another owner holds under an unexpired lease.
+
+    :param owner: the lease owner (``<hostname>:<pid>:<run_id>:<chunk>:<try>``).
+    :param rows: how many rows it holds.
+    :param until: when the last of those leases expires (unless renewed).
+    """
+
+    owner: str
+    rows: int
+    until: datetime
+
+
+def lease_owner_for(run_id: str, chunk: int, try_number: int | None) -> str:
+    """The lease owner of this process working on ``chunk`` of ``run_id``:
+    ``<hostname>:<pid>:<run_id>:<chunk>:<try_number or x>`` (hostname and pid always the first two parts).
+
+    A run id too long for the column is shortened with a hash, so the owner stays unique and keeps its try.
+    """
+    import hashlib
+    import os
+    import socket
+
+    host = socket.gethostname().replace(":", "-")[:60]
+    tail = f":{chunk}:{try_number if try_number is not None else 'x'}"
+    head = f"{host}:{os.getpid()}:"
+    room = LEASE_OWNER_MAX - len(head) - len(tail)
+    if len(run_id) > room:
+        digest = hashlib.sha256(run_id.encode()).hexdigest()[:12]
+        run_id = f"{run_id[: room - 13]}~{digest}"
+    return f"{head}{run_id}{tail}"
+
+
+def parse_lease_owner(owner: str) -> tuple[str, int]:
+    """``(hostname, pid)`` of a lease owner string."""
+    host, pid, _rest = owner.split(":", 2)
+    return host, int(pid)
+
+
+def _needs_respond_io() -> Any:
+    t = staged_contacts
+    return or_(t.c.outcome.is_(None), t.c.outcome == "retry_pending")
+
+
+def _chunk_scope(run_key: str, workspace: str, chunk: int) -> tuple[Any, ...]:
+    """A chunk's rows that still need respond.io."""
+    t = staged_contacts
+    return t.c.run_key == run_key, t.c.workspace == workspace, t.c.chunk == chunk, _needs_respond_io()
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands DateTime values back naive; they are stored in UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _row_order(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    created = row["created_date"]
+    return created is None, created or 0, row["sf_id"]
+
+
+def pending_count(engine: Engine, run_key: str, workspace: str, chunk: int) -> int:
+    """How many rows of the chunk still need respond.io (whoever holds them)."""
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                select(func.count())
+                .select_from(staged_contacts)
+                .where(*_chunk_scope(run_key, workspace, chunk))
+            ).scalar_one()
+        )
+
+
+def claim_rows(
+    engine: Engine,
+    run_key: str,
+    workspace: str,
+    chunk: int,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    *,
+    exclude: Iterable[str] = (),
+    reclaim_own: bool = True,
+    at: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Atomically lease up to ``limit`` rows of the chunk that still need respond.io and return them (in
+    ``(created_date, sf_id)`` order).
+
+    A row is claimable when it is unleased, its lease expired (a dead worker's: it is taken over), or, with
+    ``reclaim_own``, already leased by ``owner``. One ``WITH candidates AS (SELECT .. LIMIT n) UPDATE .. WHERE
+    sf_id IN (candidates) RETURNING`` in a transaction committed before the caller makes any HTTP call: on
+    PostgreSQL the candidates are selected ``FOR UPDATE SKIP LOCKED`` (concurrent claimers skip each other's
+    rows instead of waiting); on SQLite the transaction starts with ``BEGIN IMMEDIATE``, so it holds the write
+    lock before reading candidates.
+
+    A row taken over from an expired lease carries ``taken_over_from`` (the previous owner) and
+    ``taken_over_until`` (when that lease expired); other rows carry None there.
+
+    :param exclude: Salesforce Ids never to claim (rows this worker already tried in this call).
+    :param reclaim_own: also claim rows already leased by ``owner`` (off while ``owner`` has rows in flight).
+    :param at: the current time (default: now), for tests.
+    """
+    t = staged_contacts
+    stamp = at or now()
+    until = stamp + timedelta(seconds=lease_seconds)
+    scope = _chunk_scope(run_key, workspace, chunk)
+    free = [t.c.lease_until.is_(None), t.c.lease_until <= stamp]
+    if reclaim_own:
+        free.append(t.c.lease_owner == owner)
+    skip = sorted(set(exclude))
+    candidates = (
+        select(t.c.sf_id)
+        .where(*scope, or_(*free), *([t.c.sf_id.not_in(skip)] if skip else []))
+        .order_by(t.c.created_date, t.c.sf_id)
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # A materialized CTE runs exactly once. As a plain ``IN (subquery)``, PostgreSQL may run the
+            # LIMITed subquery once per outer row (a semi join) and so lease more than ``limit`` rows.
+            candidates = candidates.with_for_update(skip_locked=True)
+            chosen = candidates.cte("claim_candidates").prefix_with("MATERIALIZED")
+        else:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            chosen = candidates.cte("claim_candidates")
+        expired = {
+            r.sf_id: (r.lease_owner, _aware(r.lease_until))
+            for r in connection.execute(
+                select(t.c.sf_id, t.c.lease_owner, t.c.lease_until).where(
+                    *scope, t.c.lease_owner != owner, t.c.lease_until <= stamp
+                )
+            )
+        }
+        claimed = (
+            connection.execute(
+                update(t)
+                .where(
+                    t.c.run_key == run_key, t.c.workspace == workspace, t.c.sf_id.in_(select(chosen.c.sf_id))
+                )
+                .values(lease_owner=owner, lease_until=until)
+                .returning(*t.c)
+            )
+            .mappings()
+            .all()
+        )
+        connection.commit()
+    rows = []
+    for row in claimed:
+        previous = expired.get(row["sf_id"], (None, None))
+        rows.append({**row, "taken_over_from": previous[0], "taken_over_until": previous[1]})
+    return sorted(rows, key=_row_order)
+
+
+def renew_leases(
+    engine: Engine,
+    run_key: str,
+    workspace: str,
+    chunk: int,
+    owner: str,
+    lease_seconds: float,
+    *,
+    at: datetime | None = None,
+) -> int:
+    """Extend ``owner``'s still-open leases on the chunk to ``at + lease_seconds``; returns how many.
+
+    A lease another worker took over is no longer ``owner``'s and stays as it is."""
+    t = staged_contacts
+    until = (at or now()) + timedelta(seconds=lease_seconds)
+    with engine.begin() as connection:
+        return connection.execute(
+            update(t)
+            .where(
+                t.c.run_key == run_key,
+                t.c.workspace == workspace,
+                t.c.chunk == chunk,
+                t.c.lease_owner == owner,
+                t.c.lease_until.is_not(None),
+            )
+            .values(lease_until=until)
+        ).rowcount
+
+
+def release_leases(engine: Engine, run_key: str, workspace: str, chunk: int, owner: str) -> int:
+    """Drop ``owner``'s leases on the chunk (a worker stopping in order: its rows are free at once)."""
+    t = staged_contacts
+    with engine.begin() as connection:
+        return connection.execute(
+            update(t)
+            .where(
+                t.c.run_key == run_key,
+                t.c.workspace == workspace,
+                t.c.chunk == chunk,
+                t.c.lease_owner == owner,
+            )
+            .values(lease_owner=None, lease_until=None)
+        ).rowcount
+
+
+def foreign_leases(
+    engine: Engine, run_key: str, workspace: str, chunk: int, owner: str, *, at: datetime | None = None
+) -> list[LeaseHolder]:
+    """Rows of the chunk still needing respond.io that other owners hold under unexpired leases (a worker
+    still running, or a dead one whose lease has not expired yet): wait for them, then take them over."""
+    t = staged_contacts
+    stamp = at or now()
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(t.c.lease_owner, func.count(), func.max(t.c.lease_until))
+            .where(
+                *_chunk_scope(run_key, workspace, chunk), t.c.lease_owner != owner, t.c.lease_until > stamp
+            )
+            .group_by(t.c.lease_owner)
+            .order_by(t.c.lease_owner)
+        ).all()
+    return [LeaseHolder(owner=o, rows=int(n), until=_aware(until)) for o, n, until in rows]  # type: ignore[arg-type]
+
+
+def lease_summary(
+    engine: Engine, run_key: str, workspace: str | None = None, *, at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Who holds which rows of a run, for operators: one entry per (workspace, chunk, owner) with the rows held,
+    the latest ``lease_until`` and whether all of them expired (a dead worker's)."""
+    t = staged_contacts
+    stamp = at or now()
+    where = [t.c.run_key == run_key, t.c.lease_owner.is_not(None)]
+    if workspace is not None:
+        where.append(t.c.workspace == workspace)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(t.c.workspace, t.c.chunk, t.c.lease_owner, func.count(), func.max(t.c.lease_until))
+            .where(*where)
+            .group_by(t.c.workspace, t.c.chunk, t.c.lease_owner)
+            .order_by(t.c.workspace, t.c.chunk, t.c.lease_owner)
+        ).all()
+    summary = []
+    for ws, chunk, owner, n, until in rows:
+        until = _aware(until)
+        summary.append(
+            {
+                "workspace": ws,
+                "chunk": chunk,
+                "owner": owner,
+                "rows": int(n),
+                "until": until,
+                "expired": until is None or until <= stamp,
+            }
+        )
+    return summary
+
+
 # -- ledger and key owners ------------------------------------------------------------------------------------
 
 
@@ -270,15 +532,19 @@ def record_outcome(
     written_fields: Mapping[str, Any] | None = None,
     ledger: bool = True,
 ) -> None:
-    """Store one contact's outcome; a synced contact gets its ledger row in the same transaction
-    (unless ``ledger`` is False: a dry run)."""
+    """Store one contact's outcome and clear its lease; a synced contact gets its ledger row in the same
+    transaction (unless ``ledger`` is False: a dry run)."""
     t = staged_contacts
     with engine.begin() as connection:
         connection.execute(
             update(t)
             .where(t.c.run_key == run_key, t.c.workspace == workspace, t.c.sf_id == row["sf_id"])
             .values(
-                outcome=outcome, outcome_detail=(detail or "")[:500] or None, respond_io_contact_id=contact_id
+                outcome=outcome,
+                outcome_detail=(detail or "")[:500] or None,
+                respond_io_contact_id=contact_id,
+                lease_owner=None,
+                lease_until=None,
             )
         )
         if ledger and outcome in {"created", "updated_existing"}:

@@ -7,8 +7,10 @@ Each step reads and writes the state DB and hands the next step only the run key
    contacts with open failures whose ``SystemModstamp`` changed, into ``staged_contacts``;
 2. :meth:`ContactSyncJob.classify` normalises and classifies them, skips what the ledger already holds, assigns
    key ownership, validates the rows to write (Great Expectations) and splits them into chunks;
-3. :meth:`ContactSyncJob.sync_chunk` (a mapped task per chunk) finds or creates each contact in respond.io,
-   writes the Salesforce Id custom field and tags it, recording each contact's outcome as it finishes;
+3. :meth:`ContactSyncJob.sync_chunk` (a mapped task per chunk) claims the chunk's contacts in leased batches
+   (several workers may share a chunk; a dead worker's rows are taken over when its lease expires), finds or
+   creates each contact in respond.io, writes the Salesforce Id custom field and tags it, recording each
+   contact's outcome as it finishes;
 4. :meth:`ContactSyncJob.finalize` records failures for analysts, upserts lookup rows and the run summary.
 
 Every contact read ends in exactly one outcome (``contact_sync.state.sync_store.OUTCOMES``).
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from contact_sync.settings import PROJECT_DIR, Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from hooks.respond_io import RespondIoHook
     from hooks.salesforce import SalesforceContactsHook
@@ -339,48 +341,61 @@ class ContactSyncJob:
 
     # -- 3. sync one chunk -----------------------------------------------------------------------------
 
-    def sync_chunk(self, chunk: int) -> dict[str, Any]:
-        """Write one chunk's contacts to respond.io; each outcome is recorded the moment it is known."""
+    def sync_chunk(
+        self, chunk: int, *, try_number: int | None = None, batch_size: int | None = None
+    ) -> dict[str, Any]:
+        """Write one chunk's contacts to respond.io; each outcome is recorded the moment it is known.
+
+        Several workers may work on the same chunk at once (a retry while an earlier try still runs, or after
+        a worker died): rows are claimed in leased batches (``sync_store.claim_rows``), so two workers never
+        write the same contact; rows another worker holds are waited for, and taken over once its lease
+        (``lease_seconds``) expires.
+
+        :param chunk: the chunk number (from :meth:`classify`).
+        :param try_number: the task try, part of the lease owner (default: the running task's, else ``x``).
+        :param batch_size: rows claimed at once (default ``max(50, 4 x the pipeline's width)``).
+        """
         from hooks.respond_io_pipeline import ContactPipeline
 
         from contact_sync.state import sync_store
 
-        rows = sync_store.chunk_rows(self.engine, self.run_key, self.workspace, chunk)
-        if not rows:
+        total = sync_store.pending_count(self.engine, self.run_key, self.workspace, chunk)
+        if not total:
             return {"chunk": chunk, "outcomes": {}}
-        already = sync_store.ledger_ids(self.engine, self.workspace, [r["sf_id"] for r in rows])
         if not self.params.dry_run:
             self._ensure_workspace_setup()
-        outcomes: Counter[str] = Counter()
-        progress = Progress(f"chunk {chunk}", len(rows))
-        pending = [r for r in rows if r["sf_id"] not in already]
-        for row in rows:
-            if row["sf_id"] in already:  # finished by an earlier try of this task: no second call
-                sync_store.record_outcome(self.engine, run_key=self.run_key, workspace=self.workspace, row=row,
-                                          outcome="already_synced", detail="ledger")  # fmt: skip
-                outcomes["already_synced"] += 1
-        for item in ContactPipeline(self.respond_io).map(self._sync_one, pending):
-            row = item.item
-            if item.ok:
-                outcome, contact_id, written = item.value
-                detail = None
-            else:
-                outcome = (
-                    "rejected" if item.error_class in {"permanent", "invalid_input"} else "retry_pending"
-                )
-                contact_id, written, detail = None, None, f"{item.error_class}: {item.message}"
-                if outcome == "rejected":
-                    row = {**row, "reasons": [*(row.get("reasons") or []), "RESPOND_IO_REJECTED"]}
-                    self._add_reason(row)
-            sync_store.record_outcome(
-                self.engine, run_key=self.run_key, workspace=self.workspace, row=row, outcome=outcome,
-                detail=detail, contact_id=contact_id, written_fields=written, ledger=not self.params.dry_run,
-            )  # fmt: skip
-            outcomes[outcome] += 1
-            progress.step(extra=str(dict(outcomes)))
-            _maybe_crash(sum(outcomes.values()))
-        progress.log(str(dict(outcomes)))
-        return {"chunk": chunk, "outcomes": dict(outcomes)}
+        pipeline = ContactPipeline(self.respond_io)
+        owner = sync_store.lease_owner_for(
+            self.run_id, chunk, _current_try_number() if try_number is None else try_number
+        )
+        work = _LeasedChunk(
+            self,
+            chunk,
+            owner=owner,
+            batch_size=batch_size or max(50, pipeline.max_in_flight * 4),
+            total=total,
+        )
+        return work.run(pipeline)
+
+    def _record(self, item: Any) -> str:
+        """Record the pipeline's result (an ``ItemResult``) for one contact; returns its outcome."""
+        from contact_sync.state import sync_store
+
+        row = item.item
+        if item.ok:
+            outcome, contact_id, written = item.value
+            detail = None
+        else:
+            outcome = "rejected" if item.error_class in {"permanent", "invalid_input"} else "retry_pending"
+            contact_id, written, detail = None, None, f"{item.error_class}: {item.message}"
+            if outcome == "rejected":
+                row = {**row, "reasons": [*(row.get("reasons") or []), "RESPOND_IO_REJECTED"]}
+                self._add_reason(row)
+        sync_store.record_outcome(
+            self.engine, run_key=self.run_key, workspace=self.workspace, row=row, outcome=outcome,
+            detail=detail, contact_id=contact_id, written_fields=written, ledger=not self.params.dry_run,
+        )  # fmt: skip
+        return outcome
 
     def _add_reason(self, row: Mapping[str, Any]) -> None:
         from sqlalchemy import update
@@ -543,6 +558,194 @@ class ContactSyncJob:
                 )
             )
         return {"failure_details": details, "lookup_rows": lookup_rows}
+
+
+class _LeasedChunk:
+    """One worker's pass over a chunk: claim leased batches, sync them through the pipeline, wait for rows
+    other workers hold and take them over when their leases expire.
+
+    :param job: the run's job.
+    :param chunk: the chunk number.
+    :param owner: this worker's lease owner string.
+    :param batch_size: rows claimed at once.
+    :param total: rows of the chunk still needing respond.io at the start (for progress).
+    """
+
+    def __init__(self, job: ContactSyncJob, chunk: int, *, owner: str, batch_size: int, total: int) -> None:
+        self.job = job
+        self.chunk = chunk
+        self.owner = owner
+        self.batch_size = batch_size
+        self.lease_seconds = float(job.settings.lease_seconds)
+        self.poll_seconds = min(5.0, self.lease_seconds / 4)
+        self.outcomes: Counter[str] = Counter()
+        self.progress = Progress(f"chunk {chunk}", total)
+        self.retried: set[str] = set()  # rows this pass ended retry_pending: it does not claim them again
+        self.taken_over = 0
+        self._waiting: tuple[Any, float] | None = None
+
+    @property
+    def _where(self) -> tuple[Engine, str, str, int]:
+        return self.job.engine, self.job.run_key, self.job.workspace, self.chunk
+
+    def run(self, pipeline: Any) -> dict[str, Any]:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from contact_sync.state import sync_store
+
+        log.info("chunk %s: %s contacts to sync; leases held as %s for %.0f s, renewed every %.0f s",
+                 self.chunk, self.progress.total, self.owner, self.lease_seconds, self.lease_seconds / 3)  # fmt: skip
+        renew = _LeaseKeeper(
+            lambda: sync_store.renew_leases(*self._where, self.owner, self.lease_seconds),
+            every=self.lease_seconds / 3,
+            what=f"chunk {self.chunk}",
+        )
+        try:
+            with renew:
+                while True:
+                    # Held by others *before* claiming: if none were, and nothing is claimable after, every
+                    # row left was claimed since by a live worker, which records it.
+                    held = sync_store.foreign_leases(*self._where, self.owner)
+                    if self._sync_claimed(pipeline):
+                        continue
+                    if not held:
+                        break
+                    self._wait(held)
+        finally:
+            # Leaving in order (done, or failing): the pipeline has finished every call it started, so rows
+            # still leased are free for the next try at once instead of after the lease timeout.
+            try:
+                released = sync_store.release_leases(*self._where, self.owner)
+            except SQLAlchemyError as err:
+                log.warning("chunk %s: could not release leases (%s); they expire in %.0f s",
+                            self.chunk, type(err).__name__, self.lease_seconds)  # fmt: skip
+            else:
+                if released:
+                    log.info("chunk %s: released %s unfinished leased rows", self.chunk, released)
+        self.progress.log(str(dict(self.outcomes)))
+        return {"chunk": self.chunk, "outcomes": dict(self.outcomes), "taken_over": self.taken_over}
+
+    def _sync_claimed(self, pipeline: Any) -> int:
+        """Claim batches and sync them until no row is claimable; returns how many rows were claimed."""
+        from contextlib import closing
+
+        claimed = 0
+
+        def rows() -> Iterator[dict[str, Any]]:
+            nonlocal claimed
+            while True:
+                # Nothing of this worker is in flight before its first claim: it may re-take its own leases
+                # then (never later, when its leased rows are being worked on).
+                batch = self._claim(reclaim_own=claimed == 0)
+                if not batch:
+                    return
+                claimed += len(batch)
+                yield from self._not_in_ledger(batch)
+
+        with closing(pipeline.map(self.job._sync_one, rows())) as results:
+            for item in results:
+                outcome = self.job._record(item)
+                if outcome == "retry_pending":
+                    self.retried.add(item.item["sf_id"])
+                self._count(outcome)
+                _maybe_crash(sum(self.outcomes.values()))
+        return claimed
+
+    def _claim(self, *, reclaim_own: bool) -> list[dict[str, Any]]:
+        from contact_sync.state import sync_store
+
+        batch = sync_store.claim_rows(
+            *self._where, self.owner, self.batch_size, self.lease_seconds,
+            exclude=self.retried, reclaim_own=reclaim_own,
+        )  # fmt: skip
+        previous: dict[str, list[datetime]] = {}
+        for row in batch:
+            if row["taken_over_from"]:
+                previous.setdefault(row["taken_over_from"], []).append(row["taken_over_until"])
+        for owner, expired in previous.items():
+            log.warning("chunk %s: taking over %s rows leased by %s, expired at %s",
+                        self.chunk, len(expired), owner, max(expired).isoformat())  # fmt: skip
+            self.taken_over += len(expired)
+        return batch
+
+    def _not_in_ledger(self, batch: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """The batch's rows not yet in the ledger; the others (synced by an earlier or a dead try, which
+        recorded them) get ``already_synced`` without a call."""
+        from contact_sync.state import sync_store
+
+        job = self.job
+        already = sync_store.ledger_ids(job.engine, job.workspace, [r["sf_id"] for r in batch])
+        for row in batch:
+            if row["sf_id"] in already:
+                sync_store.record_outcome(job.engine, run_key=job.run_key, workspace=job.workspace, row=row,
+                                          outcome="already_synced", detail="ledger")  # fmt: skip
+                self._count("already_synced")
+            else:
+                yield row
+
+    def _count(self, outcome: str) -> None:
+        self.outcomes[outcome] += 1
+        self.progress.step(extra=str(dict(self.outcomes)))
+
+    def _wait(self, held: list[Any]) -> None:
+        """Rows are leased by other workers and nothing is claimable: say so (on a change, or every 30 s)
+        and wait one poll interval."""
+        state = tuple((h.owner, h.rows) for h in held)
+        clock = time.monotonic()
+        if self._waiting is None or self._waiting[0] != state or clock - self._waiting[1] >= 30:
+            self._waiting = (state, clock)
+            log.info("chunk %s: waiting for %s (another worker still running, or a dead one: its rows are "
+                     "taken over when its lease expires); checking every %.2f s", self.chunk,
+                     "; ".join(f"{h.rows} rows leased by {h.owner} until {h.until.isoformat()}" for h in held),
+                     self.poll_seconds)  # fmt: skip
+        time.sleep(self.poll_seconds)
+
+
+class _LeaseKeeper:
+    """Renews a worker's leases from a background thread every ``every`` seconds while it works, so slow
+    respond.io calls (backoff, rate limits) never let them expire under a live worker.
+
+    :param renew: extends the leases, returns how many.
+    :param every: seconds between renewals (a third of the lease).
+    :param what: for the log.
+    """
+
+    def __init__(self, renew: Callable[[], int], *, every: float, what: str) -> None:
+        import threading
+
+        self.renew, self.every, self.what = renew, every, what
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        while not self._stop.wait(self.every):
+            try:
+                renewed = self.renew()
+            except SQLAlchemyError as err:
+                log.warning("%s: could not renew leases (%s), trying again in %.0f s",
+                            self.what, type(err).__name__, self.every)  # fmt: skip
+            else:
+                log.debug("%s: renewed %s leases", self.what, renewed)
+
+
+def _current_try_number() -> int | None:
+    """The running task's try number (None outside a task)."""
+    try:
+        from airflow.sdk import get_current_context
+
+        return int(get_current_context()["ti"].try_number)
+    except (ImportError, RuntimeError, KeyError, AttributeError, TypeError, ValueError):
+        return None
 
 
 def _maybe_crash(done: int) -> None:
