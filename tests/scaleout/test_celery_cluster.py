@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.scaleout.conftest import SYNC_DAG, state_rows
+from sandbox.sync_deployment import SYNC_DAG
 
 if TYPE_CHECKING:
-    from tests.scaleout.conftest import Deployment
+    from sandbox.sync_deployment import SyncDeployment as Deployment
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -28,10 +28,14 @@ def _summary(deployment: Deployment, run_id: str) -> dict[str, Any]:
 
     from contact_sync.state.schema import sync_runs
 
-    with deployment.engine.connect() as connection:
-        row = connection.execute(
-            select(sync_runs).where(sync_runs.c.dag_id == SYNC_DAG, sync_runs.c.run_id == run_id)
-        ).one()
+    engine = deployment.engine
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(
+                select(sync_runs).where(sync_runs.c.dag_id == SYNC_DAG, sync_runs.c.run_id == run_id)
+            ).one()
+    finally:
+        engine.dispose()
     return dict(row.details or {}, status=row.status)
 
 
@@ -49,7 +53,7 @@ def _explain(deployment: Deployment, run: dict[str, Any]) -> str:
 
 def _assert_synced_once(deployment: Deployment) -> None:
     """Ledger and the respond.io stand-in agree: one respond.io contact per synced Salesforce contact, no duplicates."""
-    ledger = dict(state_rows(deployment.engine, "SELECT sf_id, respond_io_contact_id FROM sync_ledger"))
+    ledger = dict(deployment.state_rows("SELECT sf_id, respond_io_contact_id FROM sync_ledger"))
     contacts = deployment.respond_io.contacts()
     by_id = {c["id"]: c for c in contacts}
     sf_field = {
@@ -104,8 +108,7 @@ def test_sync_chunks_run_on_both_workers_in_parallel(deployment: Deployment) -> 
 
 def _in_flight_chunk(deployment: Deployment, run_key: str) -> tuple[int, str] | None:
     """A chunk of the run being worked on (≥ 3 contacts done, ≥ 5 to go): ``(chunk, lease owner)``."""
-    rows = state_rows(
-        deployment.engine,
+    rows = deployment.state_rows(
         "SELECT chunk, min(lease_owner), "
         "sum(CASE WHEN outcome IN ('created', 'updated_existing') THEN 1 ELSE 0 END), "
         "sum(CASE WHEN outcome IS NULL THEN 1 ELSE 0 END) "
@@ -114,8 +117,7 @@ def _in_flight_chunk(deployment: Deployment, run_key: str) -> tuple[int, str] | 
         run_key=run_key,
     )
     for chunk, owner, _, _ in rows:
-        done, to_go = state_rows(
-            deployment.engine,
+        done, to_go = deployment.state_rows(
             "SELECT sum(CASE WHEN outcome IN ('created', 'updated_existing') THEN 1 ELSE 0 END), "
             "sum(CASE WHEN outcome IS NULL THEN 1 ELSE 0 END) FROM staged_contacts "
             "WHERE run_key = :run_key AND chunk = :chunk",
@@ -161,16 +163,18 @@ def test_worker_killed_mid_chunk_is_retried_on_the_other_worker(deployment: Depl
         retried = current[try_["map_index"]]
         assert retried["try_number"] > try_["try_number"]
         assert (retried["state"], retried["hostname"]) == ("success", survivor)
+        retry_log = cluster.task_log(
+            SYNC_DAG, second["run_id"], "sync_chunk", try_["map_index"], retried["try_number"]
+        )
+        assert "taking over" in retry_log, "the retry takes over the dead worker's leased contacts"
     summary = _summary(deployment, second["run_id"])
     assert summary["adds_up"] and summary["read"] == len(deployment.sf_ids[1])
     assert summary["outcomes"].get("retry_pending", 0) == 0
-    leftover = state_rows(
-        deployment.engine, "SELECT count(*) FROM staged_contacts WHERE lease_owner IS NOT NULL"
-    )
+    leftover = deployment.state_rows("SELECT count(*) FROM staged_contacts WHERE lease_owner IS NOT NULL")
     assert leftover == [(0,)], "finished contacts keep no lease"
     _assert_synced_once(deployment)
     # Both windows: each synced contact has exactly one ledger row.
-    ledger = state_rows(deployment.engine, "SELECT count(*) FROM sync_ledger")[0][0]
+    ledger = deployment.state_rows("SELECT count(*) FROM sync_ledger")[0][0]
     outcomes = [_summary(deployment, r["run_id"])["outcomes"] for r in cluster.runs(SYNC_DAG)[:2]]
     assert ledger == sum(o.get(name, 0) for o in outcomes for name in SYNCED)
 
@@ -187,7 +191,7 @@ def test_lookup_refresh_on_the_cluster(deployment: Deployment) -> None:
     (refresh,) = cluster.task_instances("salesforce_lookup_refresh", run["run_id"])
     assert refresh["hostname"] in {"w1", "w2"}
     all_ids = {i for window in deployment.sf_ids for i in window}
-    lookup = dict(state_rows(deployment.engine, "SELECT sf_id, first_name FROM contacts_lookup"))
+    lookup = dict(deployment.state_rows("SELECT sf_id, first_name FROM contacts_lookup"))
     assert set(lookup) == all_ids, "the lookup table holds every Salesforce contact, and nothing else"
     some_id = sorted(all_ids)[0]
     assert lookup[some_id] == deployment.salesforce.record(some_id).get("FirstName")
