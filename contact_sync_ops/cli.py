@@ -3,6 +3,7 @@
 contact-sync state migrate [--conn-id contact_sync_state]   bring the state DB to the newest schema
 contact-sync state status  [--conn-id contact_sync_state]   show where the state DB is and its schema
 contact-sync check-connections                               test the Salesforce, respond.io and state DB
+contact-sync leases [--run-key DAG_ID/RUN_ID]                who holds which contacts of a sync run (workers)
 """
 
 from __future__ import annotations
@@ -41,6 +42,34 @@ def _check_connections(args: argparse.Namespace) -> int:
     return 0 if all(ok for ok, _ in results.values()) else 1
 
 
+def _leases(args: argparse.Namespace) -> int:
+    prepare()
+    from hooks.state_db import StateDbHook
+    from sqlalchemy import select
+
+    from contact_sync.state import sync_store
+    from contact_sync.state.schema import sync_runs
+
+    engine = StateDbHook(state_db_conn_id=args.conn_id).engine
+    run_key = args.run_key
+    if not run_key:
+        with engine.connect() as connection:
+            latest = connection.execute(
+                select(sync_runs.c.dag_id, sync_runs.c.run_id).order_by(sync_runs.c.id.desc()).limit(1)
+            ).first()
+        if latest is None:
+            print("no sync run recorded yet")
+            return 0
+        run_key = f"{latest.dag_id}/{latest.run_id}"
+    held = sync_store.lease_summary(engine, run_key)
+    print(f"{run_key}: {sum(h['rows'] for h in held)} contact(s) leased" + (":" if held else ""))
+    for h in held:
+        state = "EXPIRED (a dead worker's: the chunk's retry takes them over)" if h["expired"] else "held"
+        until = h["until"].isoformat(timespec="seconds") if h["until"] else "-"
+        print(f"  chunk {h['chunk']:>4}  {h['rows']:>6} rows  until {until}  {state}  {h['owner']}")
+    return 0
+
+
 def _audit(args: argparse.Namespace) -> int:
     prepare()
     from contact_sync_ops.audit import run
@@ -62,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--respond-io-conn-id", default="respond_io_default")
     check.add_argument("--state-db-conn-id", default="contact_sync_state")
     check.set_defaults(func=_check_connections)
+    leases = sub.add_parser("leases", help="who holds which contacts of a sync run (several workers)")
+    leases.add_argument("--run-key", help="DAG_ID/RUN_ID (default: the latest sync run)")
+    leases.add_argument("--conn-id", default="contact_sync_state", help="Airflow connection of the state DB")
+    leases.set_defaults(func=_leases)
     audit = sub.add_parser(
         "audit", help="failures by reason code for a date range, with examples; CSV export"
     )
