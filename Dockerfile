@@ -11,7 +11,7 @@ FROM apache/airflow:3.3.2-python3.11
 
 # pip builds the project inside its source folder, so that folder belongs to the airflow user.
 USER root
-RUN install -d -o airflow -g 0 -m 0775 /opt/contact-sync
+RUN install -d -o airflow -g 0 -m 0775 /opt/contact-sync /opt/airflow/validation-reports
 USER airflow
 
 # Dependencies first (this layer is reused until a pin changes): the direct pins, with the lock file as
@@ -44,4 +44,5 @@ ENV AIRFLOW__CORE__LOAD_EXAMPLES=False \
     AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags \
     AIRFLOW__CORE__PLUGINS_FOLDER=/opt/airflow/plugins \
     CONTACT_SYNC_CONFIG=/opt/airflow/include/contact_sync.yaml \
-    CONTACT_SYNC_SQL_DIR=/opt/airflow/include/sql
+    CONTACT_SYNC_SQL_DIR=/opt/airflow/include/sql \
+    CONTACT_SYNC_REPORTS_DIR=/opt/airflow/validation-reports

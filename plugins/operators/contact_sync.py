@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Great Expectations Data Docs of the validation step; ``CONTACT_SYNC_REPORTS_DIR`` moves them (a volume shared
+#: by the workers in a container deployment, where the installed package's folder is lost with the container).
 REPORTS_DIR = PROJECT_DIR / "var" / "validation-reports"
 
 
@@ -329,7 +331,7 @@ class ContactSyncJob:
 
         name = self.run_key.replace("/", "__").replace(":", "-").replace("+", "_")
         summary = validate_written(
-            frame_for_validation(to_write), data_docs_dir=REPORTS_DIR / name, run_name=name
+            frame_for_validation(to_write), data_docs_dir=reports_dir() / name, run_name=name
         )
         log.info("validation: %s", summary.as_dict())
         if not summary.success:
@@ -784,4 +786,7 @@ def _sf_id_of(contact: Mapping[str, Any], slug: str) -> str | None:
 
 
 def reports_dir() -> Path:
-    return REPORTS_DIR
+    """Where validation reports go: ``CONTACT_SYNC_REPORTS_DIR``, else ``var/validation-reports``."""
+    import os
+
+    return Path(os.environ.get("CONTACT_SYNC_REPORTS_DIR") or REPORTS_DIR)

@@ -268,3 +268,14 @@ def test_a_failed_extract_fails_the_run_instead_of_reporting_nothing_new(sync_da
     assert states["extract"] == "failed"
     assert states["finalize"] == "failed", "finalize still records what it can, then fails the run"
     assert run.state == "failed"
+
+
+def test_validation_reports_go_where_contact_sync_reports_dir_says(sync_dag, monkeypatch, tmp_path):
+    reports = tmp_path / "reports-volume"
+    monkeypatch.setenv("CONTACT_SYNC_REPORTS_DIR", str(reports))
+    sync_dag.salesforce.load_contacts([person(1, W0 + timedelta(minutes=5))])
+
+    run = sync_dag.run(W0)
+
+    assert run.state == "success"
+    assert [p.name for p in reports.iterdir()], "the run's Data Docs folder is in CONTACT_SYNC_REPORTS_DIR"
