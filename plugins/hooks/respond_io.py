@@ -25,7 +25,18 @@ Password                   the API access token (sent as ``Authorization: Bearer
                            processes creates asynchronously), default 1.0; 404s in that phase are retried too
 ``verify``                 TLS verification: ``true``/``false`` or a CA bundle path, default true
 ``trust_env``              honour proxy environment variables, default true
+``rate_limiter_conn_id``   an Airflow connection of type ``redis`` (host, port, password, extra ``{"db": N}``,
+                           optional ``"ssl": true``): when set, the rate limits are kept in that Redis and
+                           shared by every worker process (respond.io counts per organisation, so with
+                           several workers this extra is required); unset = a limiter per process
+``rate_limiter_namespace`` the organisation/workspace the shared limits belong to, default the connection id;
+                           give several respond.io connections of one organisation the same value
 =========================  ===================================================================================
+
+With ``rate_limiter_conn_id`` every request reserves its slot in Redis
+(:class:`hooks.respond_io_shared_limits.RedisRateLimiter`); if that Redis cannot be reached, the task fails with
+:class:`~hooks.respond_io_shared_limits.RateLimiterUnavailable` naming the connection and the fix, and is
+retried; it never falls back to the per-process limiter.
 
 Unlike :class:`~airflow.providers.http.hooks.http.HttpHook`, **no extra is ever sent as an HTTP header**: the
 session carries only ``Accept``/``Content-Type`` and the bearer auth.
@@ -118,6 +129,8 @@ class RespondIoSettings:
     post_create_delay: float = 1.0
     verify: bool | str = True
     trust_env: bool = True
+    rate_limiter_conn_id: str | None = None
+    rate_limiter_namespace: str | None = None
 
 
 def _get_field(extras: Mapping[str, Any], name: str) -> Any:
@@ -190,6 +203,8 @@ def settings_from_connection(connection: Connection) -> RespondIoSettings:
         post_create_delay=_number(extras, "post_create_delay", 1.0),
         verify=verify,
         trust_env=_as_bool(_get_field(extras, "trust_env"), True),
+        rate_limiter_conn_id=_get_field(extras, "rate_limiter_conn_id"),
+        rate_limiter_namespace=_get_field(extras, "rate_limiter_namespace"),
     )
 
 
@@ -220,7 +235,7 @@ class RespondIoHook(HttpHook):
     :class:`~hooks.respond_io_errors.RespondIoAuthError`, because no later call can succeed either.
 
     :param respond_io_conn_id: the respond.io connection (see the module docstring).
-    :param limiter: a shared limiter to use instead of an in-process one built from the connection.
+    :param limiter: a limiter to use instead of the one built from the connection.
     :param retry_wait: tenacity wait strategy for non-429 retries (tests pass ``tenacity.wait_none()``);
         default exponential backoff with jitter from the connection's extras.
     :param max_retries: overrides the ``max_retries`` extra.
@@ -261,10 +276,25 @@ class RespondIoHook(HttpHook):
 
     @cached_property
     def limiter(self) -> RateLimiter:
-        """The rate limiter every request of this hook passes (shared by all threads using the hook)."""
+        """The rate limiter every request of this hook passes: shared by all threads using the hook, and by
+        every process when the connection names a Redis (``rate_limiter_conn_id``).
+
+        :raises RateLimiterUnavailable: that Redis cannot be reached.
+        """
         if self._limiter_override is not None:
             return self._limiter_override
-        return InProcessRateLimiter(self.settings.rate_limit_per_second, self.settings.rate_limits)
+        settings = self.settings
+        if settings.rate_limiter_conn_id:
+            from hooks.respond_io_shared_limits import redis_rate_limiter
+
+            return redis_rate_limiter(
+                settings.rate_limiter_conn_id,
+                respond_io_conn_id=self.respond_io_conn_id,
+                namespace=settings.rate_limiter_namespace or self.respond_io_conn_id,
+                rate_per_second=settings.rate_limit_per_second,
+                endpoint_rates=settings.rate_limits,
+            )
+        return InProcessRateLimiter(settings.rate_limit_per_second, settings.rate_limits)
 
     @property
     def max_retries(self) -> int:

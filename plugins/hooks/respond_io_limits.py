@@ -6,8 +6,9 @@ state of the endpoint's budget in ``X-RateLimit-Limit`` / ``X-RateLimit-Remainin
 429). The hook asks the limiter for permission before every request (:meth:`RateLimiter.acquire`) and feeds
 every response's headers back (:meth:`RateLimiter.observe`).
 
-:class:`RateLimiter` is the small interface a shared, cross-process limiter (Redis, the state DB) can
-implement later; :class:`InProcessRateLimiter` is the implementation used today.
+:class:`RateLimiter` is the small interface both limiters implement: :class:`InProcessRateLimiter` (one
+process) and :class:`hooks.respond_io_shared_limits.RedisRateLimiter` (every worker sharing one Redis, used
+when the connection sets ``rate_limiter_conn_id``).
 
 >>> endpoint_key("post", "https://api.respond.io/v2/contact/create_or_update/email:a+b@x.com")
 'POST /contact/create_or_update/{identifier}'
@@ -120,8 +121,8 @@ class InProcessRateLimiter:
     sleeps exactly until it, so the endpoint runs at its rate with no polling; :meth:`observe` pauses an
     endpoint on ``Retry-After`` / ``X-RateLimit-Remaining: 0`` and lowers its rate when the server's
     ``X-RateLimit-Limit`` is below ours. The arithmetic is the same GCRA pyrate-limiter's ``TokenBucket``
-    uses. A cross-process limiter (the same reservation in Redis or the state DB) can replace this class
-    through the :class:`RateLimiter` interface.
+    uses. :class:`hooks.respond_io_shared_limits.RedisRateLimiter` makes the same reservation in Redis for
+    several worker processes.
 
     :param rate_per_second: default requests/s per endpoint.
     :param endpoint_rates: per-endpoint overrides keyed by :func:`endpoint_key`.

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from hooks.respond_io_errors import RespondIoAuthError, RespondIoError
 from hooks.respond_io_identifiers import ContactIdentifier, contact_identifier
+from hooks.respond_io_shared_limits import RateLimiterUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -191,6 +192,7 @@ class ContactPipeline:
         ``2 × max_in_flight`` ahead. Abandoning the iterator cancels the items not yet started.
 
         :raises RespondIoAuthError: the token was refused; pending items are cancelled.
+        :raises RateLimiterUnavailable: the shared limiter's Redis is gone; pending items are cancelled.
         """
         # Build the session and limiter once, here, before threads race to build them.
         _ = self.hook.session, self.hook.limiter
@@ -225,7 +227,7 @@ class ContactPipeline:
                 error_class, message = getattr(value, "error_class", None), getattr(value, "message", None)
                 return ItemResult(index, item, False, value, error_class, message)
             return ItemResult(index, item, True, value)
-        if isinstance(error, RespondIoAuthError):
+        if isinstance(error, (RespondIoAuthError, RateLimiterUnavailable)):
             raise error
         if isinstance(error, RespondIoError):
             return ItemResult(index, item, False, None, error.error_class, str(error))

@@ -29,5 +29,11 @@ SYNC_RETRY_POLICY = ExceptionRetryPolicy(
             retry_delay=timedelta(minutes=30),
             reason="Salesforce API budget spent: waiting for the 24 h window to roll on",
         ),
+        RetryRule(
+            exception="hooks.respond_io_shared_limits.RateLimiterUnavailable",
+            action=RetryAction.RETRY,
+            retry_delay=timedelta(minutes=2),
+            reason="the Redis of the shared respond.io rate limit is unreachable: retrying when it is back",
+        ),
     ],
 )

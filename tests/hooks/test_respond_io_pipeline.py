@@ -85,3 +85,28 @@ def test_pipeline_stops_on_a_refused_token(respond_io):
     with respond_io_hook(respond_io, token="wrong-token") as hook, pytest.raises(RespondIoAuthError):
         list(ContactPipeline(hook, max_in_flight=2).run([_contact(i) for i in range(20)]))
     assert respond_io.counters()["by_status"].get("401", 0) < 20  # stopped early, not one 401 per contact
+
+
+def test_pipeline_stops_when_the_shared_limiter_is_gone(respond_io):
+    """A Redis outage mid-chunk fails the task (to be retried) instead of turning every contact into a failure."""
+    from hooks.respond_io_limits import InProcessRateLimiter
+    from hooks.respond_io_shared_limits import RateLimiterUnavailable
+
+    class RedisDiesAfter(InProcessRateLimiter):
+        def __init__(self, calls: int) -> None:
+            super().__init__(1000)
+            self.left = calls
+
+        def acquire(self, endpoint_key: str) -> None:
+            self.left -= 1
+            if self.left < 0:
+                raise RateLimiterUnavailable("the Redis of connection contact_sync_redis is unreachable")
+            super().acquire(endpoint_key)
+
+    limiter = RedisDiesAfter(calls=6)
+    with respond_io_hook(respond_io, hook_kwargs={"limiter": limiter}) as hook:
+        results = []
+        with pytest.raises(RateLimiterUnavailable):
+            results.extend(ContactPipeline(hook, max_in_flight=2).run([_contact(i) for i in range(20)]))
+    assert all(r.ok for r in results), "no contact was recorded as failed because of the limiter"
+    assert respond_io.counters()["total"] <= 6
