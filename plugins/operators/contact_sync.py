@@ -367,6 +367,7 @@ class ContactSyncJob:
         if not self.params.dry_run:
             self._ensure_workspace_setup()
         pipeline = ContactPipeline(self.respond_io)
+        self._warn_if_limit_not_shared()
         owner = sync_store.lease_owner_for(
             self.run_id, chunk, _current_try_number() if try_number is None else try_number
         )
@@ -378,6 +379,20 @@ class ContactSyncJob:
             total=total,
         )
         return work.run(pipeline)
+
+    def _warn_if_limit_not_shared(self) -> None:
+        """respond.io's limit is organisation-wide; a per-process limiter only holds it with one chunk at a time."""
+        from hooks.respond_io_limits import InProcessRateLimiter
+
+        if isinstance(self.respond_io.limiter, InProcessRateLimiter):
+            log.warning(
+                "respond.io limit of %s is kept by this task's process alone: chunk tasks running at once (other "
+                "workers, other executor slots) each send at the full rate and together exceed the organisation's "
+                "limit (429s are retried, nothing is lost, throughput suffers). With more than one task slot, set "
+                "the connection extra rate_limiter_conn_id to a Redis connection (README: Shared rate limit "
+                "across workers).",
+                self.workspace,
+            )
 
     def _record(self, item: Any) -> str:
         """Record the pipeline's result (an ``ItemResult``) for one contact; returns its outcome."""

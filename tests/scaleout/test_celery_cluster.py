@@ -86,8 +86,10 @@ def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def test_sync_chunks_run_on_both_workers_in_parallel(deployment: Deployment) -> None:
     cluster = deployment.cluster
+    before = deployment.respond_io.counters()
     cluster.unpause(SYNC_DAG)
     first = cluster.wait_for_runs(SYNC_DAG, 1, timeout=360)[0]
+    after = deployment.respond_io.counters()
 
     assert first["state"] == "success", _explain(deployment, first)
     assert first["data_interval_start"] == deployment.windows[0][0]
@@ -103,6 +105,11 @@ def test_sync_chunks_run_on_both_workers_in_parallel(deployment: Deployment) -> 
     # 429s stay transient: no contact ends retry_pending or rejected by respond.io because of the limit.
     assert summary["outcomes"].get("retry_pending", 0) == 0
     assert summary["reasons"].get("RESPOND_IO_REJECTED", 0) == 0
+    # By counts: the two workers' chunks together stay within L per endpoint (the shared limiter), so the
+    # stand-in refuses (almost) nothing; one worker's own limiter per process would draw dozens of 429s here.
+    calls = after["total"] - before["total"]
+    refused = after["by_status"].get("429", 0) - before["by_status"].get("429", 0)
+    assert refused <= max(2, calls // 200), f"{refused} x 429 of {calls} calls"
     _assert_synced_once(deployment)
 
 
@@ -167,6 +174,7 @@ def test_worker_killed_mid_chunk_is_retried_on_the_other_worker(deployment: Depl
             SYNC_DAG, second["run_id"], "sync_chunk", try_["map_index"], retried["try_number"]
         )
         assert "taking over" in retry_log, "the retry takes over the dead worker's leased contacts"
+        assert "kept by this task's process alone" not in retry_log, "the limit is shared (Redis)"
     summary = _summary(deployment, second["run_id"])
     assert summary["adds_up"] and summary["read"] == len(deployment.sf_ids[1])
     assert summary["outcomes"].get("retry_pending", 0) == 0
