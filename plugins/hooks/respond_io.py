@@ -566,7 +566,10 @@ class RespondIoHook(HttpHook):
         except (ValueError, requests.RequestException) as error:
             return False, f"respond.io connection is misconfigured: {type(error).__name__}: {error}"
         if result.ok:
-            return True, "Connection successfully tested"
+            shared = getattr(self.limiter, "source", None)
+            return True, "Connection successfully tested" + (
+                f"; rate limit shared through {shared}" if shared else ""
+            )
         return False, f"respond.io answered {result.status}: {result.message}"
 
 

@@ -15,7 +15,7 @@ def connections(salesforce, respond_io, state_db_conn):
     """Env connections for the three checks, pointing at the running stand-ins; yields a patcher."""
     from airflow.sdk import Connection
 
-    def patch(*, sf_extra=None, rio_password=None, state_host=None):
+    def patch(*, sf_extra=None, rio_password=None, state_host=None, rio_extra=None, redis_port=None):
         extra = {
             "instance_url": salesforce.url,
             "consumer_key": salesforce.client_id,
@@ -32,8 +32,13 @@ def connections(salesforce, respond_io, state_db_conn):
                 conn_type="http",
                 host=respond_io.url,
                 password=rio_password or respond_io.token,
+                extra=json.dumps(rio_extra or {}),
             ).as_json(),
         }
+        if redis_port:
+            env["AIRFLOW_CONN_CS_REDIS"] = Connection(
+                conn_id="cs_redis", conn_type="redis", host="127.0.0.1", port=redis_port, extra='{"db": 7}'
+            ).as_json()
         if state_host:
             env["AIRFLOW_CONN_CS_STATE"] = Connection(
                 conn_id="cs_state", conn_type="sqlite", host=state_host
@@ -78,3 +83,14 @@ def test_unreachable_salesforce_is_reported(connections):
         ok, message = check()["Salesforce (sf_check)"]
 
     assert not ok and "ConnectionError" in message
+
+
+@pytest.mark.parametrize(("port", "ok"), [(6379, True), (9, False)], ids=["redis-up", "redis-down"])
+def test_the_shared_rate_limiters_redis_is_checked_with_respond_io(connections, port, ok):
+    with connections(rio_extra={"rate_limiter_conn_id": "cs_redis"}, redis_port=port):
+        result, message = check()["respond.io (rio_check)"]
+
+    assert result is ok, message
+    assert "cs_redis" in message  # which Redis: the shared limit's, named
+    if not ok:
+        assert "RateLimiterUnavailable" in message
