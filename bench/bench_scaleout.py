@@ -41,6 +41,7 @@ SETUPS = {
 
 
 def run_one(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from sandbox.respond_io.admin_client import calls_between
     from sandbox.sync_deployment import SYNC_DAG, SyncSetup, start_sync_deployment
 
     executor, workers = SETUPS[name]
@@ -77,7 +78,7 @@ def run_one(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     ended = [t["end_date"] for t in tis if t["end_date"]]
     chunks = [t for t in tis if t["task_id"] == "sync_chunk" and t["start_date"] and t["end_date"]]
     chunk_phase = (max(t["end_date"] for t in chunks) - min(t["start_date"] for t in chunks)).total_seconds()
-    calls = _diff(after, before)
+    calls = calls_between(before, after)
     busiest_key, busiest = max(((k, sum(v.values())) for k, v in calls.items()), key=lambda kv: kv[1])
     too_many = sum(v.get("429", 0) for v in calls.values())
     dag_run = (max(ended) - min(started)).total_seconds()
@@ -101,16 +102,6 @@ def run_one(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "hosts": Counter(t["hostname"] for t in chunks),
         "tries": max((t["try_number"] for t in chunks), default=0),
     }
-
-
-def _diff(after: dict[str, Any], before: dict[str, Any]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for key, statuses in after["by_endpoint"].items():
-        old = before["by_endpoint"].get(key, {})
-        diff = {s: n - old.get(s, 0) for s, n in statuses.items() if n - old.get(s, 0)}
-        if diff:
-            out[key] = diff
-    return out
 
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:

@@ -230,9 +230,9 @@ def main() -> int:  # noqa: PLR0915 - one linear script: set up, run, report
 
     from sandbox.certs import ensure_certificates
     from sandbox.demo_data import generate_contacts, generate_respond_io_existing, write_jsonl
-    from sandbox.process import start_server
-    from sandbox.respond_io.admin_client import RespondIoAdmin
+    from sandbox.respond_io.admin_client import RespondIoAdmin, calls_between
     from sandbox.salesforce.client import SalesforceAdmin
+    from sandbox.sync_deployment import start_standins
 
     work = Path(tempfile.mkdtemp(prefix="bench-sync-e2e-"))
     home, state_db = work / "airflow", work / "state.db"
@@ -246,20 +246,11 @@ def main() -> int:  # noqa: PLR0915 - one linear script: set up, run, report
             stdout=(work / "db-migrate.log").open("wb"), stderr=subprocess.STDOUT, env=env, cwd=ROOT,
         )  # fmt: skip
         certs = ensure_certificates(work / "certs")
-        salesforce = start_server(
-            "sandbox.salesforce",
-            ["--data-dir", str(work / "salesforce"), "--cert-dir", str(work / "certs"), "--client-id", CLIENT_ID,
-             "--client-secret", CLIENT_SECRET, "--daily-api-limit", "100000000", "--log-level", "warning"],
-            scheme="https", verify=certs.ca_file, log_dir=work,
+        salesforce, respond_io = start_standins(
+            work, certs.ca_file, rate=args.rate, create_delay=args.create_delay, client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET, token=TOKEN,
         )  # fmt: skip
-        servers.append(salesforce)
-        respond_io = start_server(
-            "sandbox.respond_io",
-            ["--token", TOKEN, "--rate-limit", str(args.rate), "--create-delay", str(args.create_delay),
-             "--log-level", "warning"],
-            log_dir=work,
-        )  # fmt: skip
-        servers.append(respond_io)
+        servers += [salesforce, respond_io]
         sf_admin = SalesforceAdmin(salesforce.url, certs.ca_file)
         rio_admin = RespondIoAdmin(respond_io.url + "/__admin")
 
@@ -310,7 +301,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script: set up, run, report
         run,
         phases,
         summary,
-        _diff_rio(rio_after, rio_before),
+        calls_between(rio_before, rio_after),
         sf_before,
         sf_after,
         rio_contacts,
@@ -327,17 +318,6 @@ def main() -> int:  # noqa: PLR0915 - one linear script: set up, run, report
         and not (summary.get("outcomes") or {}).get("retry_pending")
     )
     return 0 if ok else 1
-
-
-def _diff_rio(after: dict[str, Any], before: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """Calls of the run alone, by endpoint key and status."""
-    by_endpoint: dict[str, dict[str, int]] = {}
-    for key, statuses in after["by_endpoint"].items():
-        old = before["by_endpoint"].get(key, {})
-        diff = {str(s): n - old.get(s, 0) for s, n in statuses.items() if n - old.get(s, 0)}
-        if diff:
-            by_endpoint[key] = diff
-    return by_endpoint
 
 
 def report(  # noqa: PLR0913, PLR0915 - prints every figure of one run

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sandbox.airflow_cluster import AirflowCluster, Executor, create_database, drop_database
+from sandbox.airflow_cluster import AirflowCluster, Executor
 from sandbox.certs import ensure_certificates
 from sandbox.demo_data import generate_contacts
+from sandbox.pg import create_database, drop_database
 from sandbox.process import RunningServer, start_server
 from sandbox.respond_io.admin_client import RespondIoAdmin
 from sandbox.salesforce.client import SalesforceAdmin
@@ -151,6 +152,38 @@ def connections_env(
     }  # fmt: skip
 
 
+def start_standins(
+    work: Path,
+    ca_file: str,
+    *,
+    rate: float,
+    create_delay: float,
+    client_id: str = CLIENT_ID,
+    client_secret: str = CLIENT_SECRET,
+    token: str = TOKEN,
+) -> tuple[RunningServer, RunningServer]:
+    """Both stand-ins as processes, logging into ``work``: Salesforce (TLS with the CA of ``work/certs``, a
+    practically unlimited daily API budget) and respond.io (``rate`` req/s per endpoint). Stops the first if the
+    second fails."""
+    salesforce = start_server(
+        "sandbox.salesforce",
+        ["--data-dir", str(work / "salesforce"), "--cert-dir", str(work / "certs"), "--client-id", client_id,
+         "--client-secret", client_secret, "--daily-api-limit", "100000000", "--log-level", "warning"],
+        scheme="https", verify=ca_file, log_dir=work,
+    )  # fmt: skip
+    try:
+        respond_io = start_server(
+            "sandbox.respond_io",
+            ["--token", token, "--rate-limit", str(rate), "--create-delay", str(create_delay), "--log-level",
+             "warning"],
+            log_dir=work,
+        )  # fmt: skip
+    except BaseException:
+        salesforce.stop()
+        raise
+    return salesforce, respond_io
+
+
 def start_sync_deployment(work: Path, setup: SyncSetup, *, admin_url: str) -> SyncDeployment:
     """Start everything (see the module docstring); on any failure, stop what was started and re-raise.
 
@@ -166,20 +199,10 @@ def start_sync_deployment(work: Path, setup: SyncSetup, *, admin_url: str) -> Sy
     servers: list[RunningServer] = []
     databases: list[str] = []
     try:
-        salesforce = start_server(
-            "sandbox.salesforce",
-            ["--data-dir", str(work / "salesforce"), "--cert-dir", str(work / "certs"), "--client-id", CLIENT_ID,
-             "--client-secret", CLIENT_SECRET, "--daily-api-limit", "100000000", "--log-level", "warning"],
-            scheme="https", verify=certs.ca_file, log_dir=work,
-        )  # fmt: skip
-        servers.append(salesforce)
-        respond_io = start_server(
-            "sandbox.respond_io",
-            ["--token", TOKEN, "--rate-limit", str(setup.rate), "--create-delay", str(setup.create_delay),
-             "--log-level", "warning"],
-            log_dir=work,
-        )  # fmt: skip
-        servers.append(respond_io)
+        salesforce, respond_io = start_standins(
+            work, certs.ca_file, rate=setup.rate, create_delay=setup.create_delay
+        )
+        servers += [salesforce, respond_io]
         sf_admin = SalesforceAdmin(salesforce.url, certs.ca_file)
         sf_ids = []
         for index, (start, end) in enumerate(windows):

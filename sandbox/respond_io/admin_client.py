@@ -6,7 +6,18 @@ from typing import Any
 
 import requests
 
-__all__ = ["RespondIoAdmin"]
+__all__ = ["RespondIoAdmin", "calls_between"]
+
+
+def calls_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """API calls made between two :meth:`RespondIoAdmin.counters` snapshots: ``{endpoint key: {status: n}}``."""
+    calls: dict[str, dict[str, int]] = {}
+    for key, statuses in after["by_endpoint"].items():
+        old = before["by_endpoint"].get(key, {})
+        diff = {str(s): n - old.get(s, 0) for s, n in statuses.items() if n - old.get(s, 0)}
+        if diff:
+            calls[key] = diff
+    return calls
 
 
 class RespondIoAdmin:
