@@ -358,24 +358,22 @@ class AirflowCluster:
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         """Task instances of one run (current tries) with the hostname that ran them."""
-        rows = self.query(
-            "SELECT task_id, map_index, state, try_number, hostname, start_date, end_date FROM task_instance "
-            "WHERE dag_id = :dag_id AND run_id = :run_id ORDER BY task_id, map_index",
-            dag_id=dag_id,
-            run_id=run_id,
-        )
-        keys = ("task_id", "map_index", "state", "try_number", "hostname", "start_date", "end_date")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        return self._tries("task_instance", dag_id, run_id)
 
     def task_history(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         """Earlier tries of the run's task instances (Airflow's ``task_instance_history``)."""
+        return self._tries("task_instance_history", dag_id, run_id)
+
+    def _tries(
+        self, table: Literal["task_instance", "task_instance_history"], dag_id: str, run_id: str
+    ) -> list[dict[str, Any]]:
+        keys = ("task_id", "map_index", "state", "try_number", "hostname", "start_date", "end_date")
         rows = self.query(
-            "SELECT task_id, map_index, state, try_number, hostname, start_date, end_date FROM task_instance_history "
-            "WHERE dag_id = :dag_id AND run_id = :run_id ORDER BY task_id, map_index, try_number",
+            f"SELECT {', '.join(keys)} FROM {table} WHERE dag_id = :dag_id AND run_id = :run_id "  # noqa: S608 - fixed names
+            "ORDER BY task_id, map_index, try_number",
             dag_id=dag_id,
             run_id=run_id,
         )
-        keys = ("task_id", "map_index", "state", "try_number", "hostname", "start_date", "end_date")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def wait_for_runs(self, dag_id: str, count: int, timeout: float = 600) -> list[dict[str, Any]]:
