@@ -203,3 +203,36 @@ def test_lookup_refresh_on_the_cluster(deployment: Deployment) -> None:
     assert set(lookup) == all_ids, "the lookup table holds every Salesforce contact, and nothing else"
     some_id = sorted(all_ids)[0]
     assert lookup[some_id] == deployment.salesforce.record(some_id).get("FirstName")
+
+
+def test_backfill_of_a_synced_window_duplicates_nothing(deployment: Deployment) -> None:
+    """On-call's backfill (`airflow backfill create`, scheduler + api-server + workers) re-runs window 1."""
+    cluster = deployment.cluster
+    contacts_before = len(deployment.respond_io.contacts())
+    ledger_before = deployment.state_rows("SELECT count(*) FROM sync_ledger")
+    start = deployment.windows[0][0].isoformat()
+
+    cluster.cli(
+        "backfill", "create", "--dag-id", SYNC_DAG, "--from-date", start, "--to-date", start,
+        "--reprocess-behavior", "completed",
+    )  # fmt: skip
+
+    deadline = time.monotonic() + 300
+    while True:
+        rows = cluster.query(
+            "SELECT run_id, state FROM dag_run WHERE dag_id = :dag_id AND backfill_id IS NOT NULL",
+            dag_id=SYNC_DAG,
+        )
+        if rows and rows[0][1] in {"success", "failed"}:
+            break
+        assert time.monotonic() < deadline, f"the backfill run did not finish: {rows}"
+        time.sleep(1)
+    (run_id, state), *_ = rows
+    assert state == "success"
+    assert run_id == cluster.runs(SYNC_DAG)[0]["run_id"], "the window's own run was re-run"
+    summary = _summary(deployment, run_id)
+    assert summary["adds_up"] and summary["read"] == len(deployment.sf_ids[0])
+    assert summary["outcomes"].get("created", 0) == 0 and summary["outcomes"]["already_synced"] > 50
+    assert len(deployment.respond_io.contacts()) == contacts_before
+    assert deployment.state_rows("SELECT count(*) FROM sync_ledger") == ledger_before
+    _assert_synced_once(deployment)
