@@ -7,17 +7,14 @@
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-import uvicorn
 
-from sandbox.process import free_port
+from tests.fixtures.inbox_server import ThreadedServer, password_hash_of, serve_in_thread
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -33,17 +30,14 @@ JOHN_ID = "0035g00000JohnAAAA"
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    from contact_sync_inbox.passwords import hash_password
-
-    return hash_password(PASSWORD)
+    return password_hash_of(PASSWORD)
 
 
 @dataclass
 class InboxServer:
     url: str
     engine: Engine
-    server: uvicorn.Server
-    thread: threading.Thread
+    running: ThreadedServer
 
     def api(self, query: str | dict[str, str], *, token: str | None = TOKEN) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -65,8 +59,7 @@ class InboxServer:
             yield client
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.running.stop()
 
 
 @pytest.fixture
@@ -87,18 +80,8 @@ def inbox(password_hash: str) -> Iterator[Callable[..., InboxServer]]:
             "default_region": "US",
             **overrides,
         }
-        app = create_app(InboxConfig(**values), engine=engine)
-        port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name=f"inbox-{port}", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the inbox server did not start")
-            time.sleep(0.02)
-        running = InboxServer(f"http://127.0.0.1:{port}", engine, server, thread)
+        served = serve_in_thread(create_app(InboxConfig(**values), engine=engine))
+        running = InboxServer(served.url, engine, served)
         started.append(running)
         return running
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -15,10 +13,9 @@ from unittest import mock
 
 import httpx
 import pytest
-import uvicorn
 
-from sandbox.process import free_port
 from tests.fixtures.connections import salesforce_connection, state_connection
+from tests.fixtures.inbox_server import password_hash_of, serve_in_thread
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,9 +30,7 @@ EDITABLE = "Title,Department,LeadSource,Email,LastModifiedDate"
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    from contact_sync_inbox.passwords import hash_password
-
-    return hash_password(PASSWORD)
+    return password_hash_of(PASSWORD)
 
 
 @dataclass
@@ -162,19 +157,9 @@ class WriteBack:
             engine=self.engine,
         )
         app.state.webhook_signing_key = SIGNING_KEY
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-        )
-        thread = threading.Thread(target=server.run, name=f"inbox-{port}", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the inbox server did not start")
-            time.sleep(0.02)
-        self._servers.append((server, thread))
-        self.inbox_url = f"http://127.0.0.1:{port}"
+        served = serve_in_thread(app)
+        self._servers.append(served)
+        self.inbox_url = served.url
         return self.inbox_url
 
     @contextlib.contextmanager
@@ -191,9 +176,8 @@ class WriteBack:
         return client.post("/sidebar/edit", data=data, headers={"Accept": "application/json"})
 
     def stop(self) -> None:
-        for server, thread in self._servers:
-            server.should_exit = True
-            thread.join(timeout=10)
+        for served in self._servers:
+            served.stop()
 
 
 @pytest.fixture
