@@ -741,7 +741,32 @@ def upsert_lookup(engine: Engine, rows: Iterable[Mapping[str, Any]]) -> int:
         count += len(batch)
     _mark_ambiguous(engine, contacts_lookup.c.email_key, contacts_lookup.c.email_ambiguous, touched_email)
     _mark_ambiguous(engine, contacts_lookup.c.phone_key, contacts_lookup.c.phone_ambiguous, touched_phone)
+    # After the marks: a first load's whole-table marking is faster on the planner's no-statistics defaults
+    # (26.8 s with fresh statistics vs about 8 s without, 1M rows); the next refreshes need fresh ones.
+    _refresh_statistics(engine, contacts_lookup.name, count)
     return count
+
+
+def _refresh_statistics(engine: Engine, table: str, written: int) -> None:
+    """On PostgreSQL, ``ANALYZE`` a table after writing many rows relative to what its statistics know.
+
+    The ambiguity updates are planned from the table's statistics. After a large load they describe the table as
+    it was (never analyzed, or a fraction of its size), the planner picks sequential scans, and the next refresh
+    of 10,000 rows of a million-row table took 13.6 s instead of 1.2 s (``bench_lookup_load``).
+    Autovacuum would catch up within minutes; this does it at once when this call wrote at least 10,000 rows and
+    more than a fifth of the rows the statistics know. (PostgreSQL scales the row count by the table's pages
+    itself; what goes stale is the never-analyzed state and the key distributions.)
+    """
+    from sqlalchemy import text
+
+    if engine.dialect.name != "postgresql" or written < 10_000:
+        return
+    with engine.begin() as connection:
+        known = connection.execute(
+            text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:table)"), {"table": table}
+        ).scalar()
+        if known is not None and written > 0.2 * max(known, 0):
+            connection.execute(text(f'ANALYZE "{table}"'))
 
 
 def _mark_ambiguous(engine: Engine, key_column: Any, flag_column: Any, keys: set[str]) -> None:
