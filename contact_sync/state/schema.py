@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -218,4 +219,19 @@ writeback_queue = Table(
     UniqueConstraint("request_id", name="uq_writeback_queue_request_id"),
     Index("ix_writeback_queue_status", "status", "next_attempt_at"),
     Index("ix_writeback_queue_sf_id", "sf_id", "field"),
+)
+
+# --- shared respond.io rate limit (hooks.respond_io_state_limits) -------------------------------------------
+
+# One row per (organisation namespace, respond.io endpoint key): the GCRA state every sync process shares when
+# no Redis is configured. Times are unix seconds (``time.time()`` of the writing process).
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("namespace", String(200), primary_key=True),
+    Column("endpoint", String(200), primary_key=True),
+    Column("tat", Float, nullable=False),  # theoretical arrival time of the next request
+    Column("paused_until", Float, nullable=False),
+    Column("rate", Float),  # the rate the server lowered us to (X-RateLimit-Limit), NULL = configured
+    Column("updated_at", Float, nullable=False),  # last write; idle_ttl after it the row counts as fresh
 )

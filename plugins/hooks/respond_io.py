@@ -25,16 +25,21 @@ Password                   the API access token (sent as ``Authorization: Bearer
                            processes creates asynchronously), default 1.0; 404s in that phase are retried too
 ``verify``                 TLS verification: ``true``/``false`` or a CA bundle path, default true
 ``trust_env``              honour proxy environment variables, default true
-``rate_limiter_conn_id``   an Airflow connection of type ``redis`` (host, port, password, extra ``{"db": N}``,
-                           optional ``"ssl": true``): when set, the rate limits are kept in that Redis and
-                           shared by every worker process (respond.io counts per organisation, so with
-                           several workers this extra is required); unset = a limiter per process
+``rate_limiter_conn_id``   where the rate limits are shared by every worker process (respond.io counts per
+                           organisation, so with several task slots this extra is required): an Airflow
+                           connection of type ``redis`` (host, port, password, extra ``{"db": N}``, optional
+                           ``"ssl": true``), or any other type = a state DB connection as
+                           :class:`hooks.state_db.StateDbHook` reads it (``sqlite``, ``postgres``, or extra
+                           ``sqlalchemy_url``), usually ``contact_sync_state``; unset = a limiter per process
 ``rate_limiter_namespace`` the organisation/workspace the shared limits belong to, default the connection id;
                            give several respond.io connections of one organisation the same value
 =========================  ===================================================================================
 
 With ``rate_limiter_conn_id`` every request reserves its slot in Redis
-(:class:`hooks.respond_io_shared_limits.RedisRateLimiter`); if that Redis cannot be reached, the task fails with
+(:class:`hooks.respond_io_shared_limits.RedisRateLimiter`) or in the state DB's ``rate_limits`` table
+(:class:`hooks.respond_io_state_limits.StateDbRateLimiter`: one short transaction per request; the machines'
+clocks must agree, as for the staged-contact leases). If that Redis or database cannot be used (unreachable, or
+the table missing: migrate the state DB), the task fails with
 :class:`~hooks.respond_io_shared_limits.RateLimiterUnavailable` naming the connection and the fix, and is
 retried; it never falls back to the per-process limiter.
 
@@ -277,18 +282,23 @@ class RespondIoHook(HttpHook):
     @cached_property
     def limiter(self) -> RateLimiter:
         """The rate limiter every request of this hook passes: shared by all threads using the hook, and by
-        every process when the connection names a Redis (``rate_limiter_conn_id``).
+        every process when the connection names a Redis or the state DB (``rate_limiter_conn_id``).
 
-        :raises RateLimiterUnavailable: that Redis cannot be reached.
+        :raises RateLimiterUnavailable: that connection cannot be read, or its Redis / database cannot be used.
         """
         if self._limiter_override is not None:
             return self._limiter_override
         settings = self.settings
-        if settings.rate_limiter_conn_id:
+        conn_id = settings.rate_limiter_conn_id
+        if conn_id:
+            # The one place the shared limiter is chosen: by the type of the connection the extra names.
             from hooks.respond_io_shared_limits import redis_rate_limiter
+            from hooks.respond_io_state_limits import rate_limiter_conn_type, state_db_rate_limiter
 
-            return redis_rate_limiter(
-                settings.rate_limiter_conn_id,
+            kind = rate_limiter_conn_type(conn_id, respond_io_conn_id=self.respond_io_conn_id)
+            build = redis_rate_limiter if kind in ("", "redis") else state_db_rate_limiter
+            return build(
+                conn_id,
                 respond_io_conn_id=self.respond_io_conn_id,
                 namespace=settings.rate_limiter_namespace or self.respond_io_conn_id,
                 rate_per_second=settings.rate_limit_per_second,

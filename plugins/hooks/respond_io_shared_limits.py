@@ -109,7 +109,8 @@ return {math.ceil((send_at - now) * 1000000), math.floor(send_at * 1000000), str
 
 
 class RateLimiterUnavailable(RuntimeError):
-    """The shared rate limiter's Redis cannot be reached: a system error (the task fails and is retried)."""
+    """The shared rate limiter's backend (Redis or the state DB) cannot be used: a system error (the task fails
+    and is retried)."""
 
 
 class Reservation(NamedTuple):

@@ -389,8 +389,8 @@ class ContactSyncJob:
                 "respond.io limit of %s is kept by this task's process alone: chunk tasks running at once (other "
                 "workers, other executor slots) each send at the full rate and together exceed the organisation's "
                 "limit (429s are retried, nothing is lost, throughput suffers). With more than one task slot, set "
-                "the connection extra rate_limiter_conn_id to a Redis connection (README: Shared rate limit "
-                "across workers).",
+                "the connection extra rate_limiter_conn_id to a Redis connection or to the state DB connection "
+                "contact_sync_state (README: Shared rate limit across workers).",
                 self.workspace,
             )
 
