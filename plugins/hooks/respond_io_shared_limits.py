@@ -54,6 +54,7 @@ __all__ = [
     "RateLimiterUnavailable",
     "RedisRateLimiter",
     "Reservation",
+    "SharedRateLimiter",
     "redis_rate_limiter",
     "redis_url",
 ]
@@ -120,35 +121,34 @@ class Reservation(NamedTuple):
     send_at: float
 
 
-class RedisRateLimiter:
+class SharedRateLimiter:
     """
-    Per-endpoint GCRA limiter whose state lives in Redis, shared by all threads and processes using the same
-    Redis and ``namespace``. Same interface and semantics as
-    :class:`~hooks.respond_io_limits.InProcessRateLimiter`. The constructor does no I/O; :meth:`check` pings.
+    What the shared limiters have in common: their configuration, errors, and how response headers are read.
+    A backend (:class:`RedisRateLimiter`, ``hooks.respond_io_state_limits.StateDbRateLimiter``) reserves slots
+    and applies header corrections atomically for every process, in :meth:`_apply` and its own
+    :meth:`reserve`/:meth:`acquire`.
 
-    :param client: a ``redis.Redis`` client (thread-safe; its pool serves the pipeline's threads).
     :param namespace: the respond.io organisation/workspace the limits belong to.
     :param rate_per_second: default requests/s per endpoint.
     :param endpoint_rates: per-endpoint overrides keyed by :func:`~hooks.respond_io_limits.endpoint_key`.
     :param burst: requests an idle endpoint may send at once (1 spaces every request evenly).
-    :param idle_ttl: seconds without traffic after which an endpoint's key expires.
-    :param source: how to name this Redis in errors (a connection id and host, never a password).
-    :param fix: what to do when Redis is unreachable, appended to the error.
-    :param reconnect_waits: seconds to wait before each further attempt after a connection error or timeout.
+    :param idle_ttl: seconds without traffic after which an endpoint's state (and a lowered rate) lapses.
+    :param source: how to name the backend in errors (a connection id and redacted URL, never a password).
+    :param fix: what to do when the backend cannot be used, appended to the error.
+    :param reconnect_waits: seconds to wait before each further attempt after a lost connection.
     :param sleep: sleep function for reserved slots (tests).
     """
 
     def __init__(
         self,
-        client: Redis,
         *,
         namespace: str,
         rate_per_second: float = DEFAULT_RATE_PER_SECOND,
         endpoint_rates: Mapping[str, float] | None = None,
         burst: int = 1,
         idle_ttl: float = DEFAULT_IDLE_TTL,
-        source: str = "Redis",
-        fix: str = "start Redis or point the limiter at a reachable one",
+        source: str,
+        fix: str,
         reconnect_waits: Sequence[float] = RECONNECT_WAITS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -159,7 +159,6 @@ class RedisRateLimiter:
         self.endpoint_rates = {k: float(v) for k, v in (endpoint_rates or {}).items()}
         if any(v <= 0 for v in self.endpoint_rates.values()):
             raise ValueError("endpoint rates must be > 0")
-        self.client = client
         self.namespace = namespace
         self.default_rate = float(rate_per_second)
         self.burst = burst
@@ -168,24 +167,94 @@ class RedisRateLimiter:
         self.fix = fix
         self.reconnect_waits = tuple(reconnect_waits)
         self._sleep = sleep
-        self._script = client.register_script(_SCRIPT)
 
     def __repr__(self) -> str:
-        return f"RedisRateLimiter(namespace={self.namespace!r}, source={self.source!r})"
-
-    def key(self, endpoint_key: str) -> str:
-        """The Redis key holding ``endpoint_key``'s state."""
-        return f"{KEY_PREFIX}:{self.namespace}:{endpoint_key}"
+        return f"{type(self).__name__}(namespace={self.namespace!r}, source={self.source!r})"
 
     def configured_rate(self, endpoint_key: str) -> float:
         """The rate the connection configures for ``endpoint_key`` (before corrections by the server)."""
         return self.endpoint_rates.get(endpoint_key, self.default_rate)
 
     def _unavailable(self, error: Exception) -> RateLimiterUnavailable:
+        detail = (
+            str(getattr(error, "orig", None) or error).strip().splitlines()[0][:200] if str(error) else ""
+        )
         return RateLimiterUnavailable(
-            f"the shared respond.io rate limiter cannot use {self.source}: {type(error).__name__}: {error}. "
+            f"the shared respond.io rate limiter cannot use {self.source}: {type(error).__name__}: {detail}. "
             f"Fix: {self.fix}"
         )
+
+    def _apply(self, endpoint_key: str, *, seen: float, pause: float, spent: bool) -> tuple[float, bool]:
+        """Atomically, for every process: adopt a lower server limit ``seen`` (0 = none), pause ``pause`` seconds,
+        or one emission interval when ``spent``; return ``(rate now applied, whether it was lowered)``."""
+        raise NotImplementedError
+
+    def pause(self, endpoint_key: str, seconds: float) -> None:
+        """Send nothing to ``endpoint_key`` for ``seconds``, in every process (extends, never shortens)."""
+        if seconds > 0:
+            self._apply(endpoint_key, seen=0.0, pause=seconds, spent=False)
+
+    def observe(
+        self,
+        endpoint_key: str,
+        *,
+        limit: int | None = None,
+        remaining: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Apply a response's rate-limit headers for every process (see ``InProcessRateLimiter.observe``).
+
+        Only responses that change something reach the backend: a ``Retry-After``, ``remaining == 0``, or a limit
+        below the configured rate. A backend failure here is logged, not raised, so the response that was already
+        received still reaches the caller; the next :meth:`acquire` raises.
+        """
+        pause = retry_after if retry_after is not None and retry_after > 0 else 0.0
+        spent = pause == 0 and remaining is not None and remaining <= 0
+        seen = float(limit) if limit is not None and 0 < limit < self.configured_rate(endpoint_key) else 0.0
+        if not (pause or spent or seen):
+            return
+        try:
+            rate, lowered = self._apply(endpoint_key, seen=seen, pause=pause, spent=spent)
+        except RateLimiterUnavailable as error:
+            log.warning("%s", error)
+            return
+        if lowered:
+            log.warning(
+                "respond.io reports a limit of %s for %s, below the configured %s/s; using %s/s in every process",
+                limit,
+                endpoint_key,
+                self.configured_rate(endpoint_key),
+                rate,
+            )
+
+
+class RedisRateLimiter(SharedRateLimiter):
+    """
+    Per-endpoint GCRA limiter whose state lives in Redis, shared by all threads and processes using the same
+    Redis and ``namespace``. Same interface and semantics as
+    :class:`~hooks.respond_io_limits.InProcessRateLimiter`. The constructor does no I/O; :meth:`check` pings.
+
+    :param client: a ``redis.Redis`` client (thread-safe; its pool serves the pipeline's threads).
+    :param options: see :class:`SharedRateLimiter` (``namespace``, rates, ``burst``, ``idle_ttl``: the key
+        expires after it, ``source``, ``fix``, ``reconnect_waits``, ``sleep``).
+    """
+
+    def __init__(
+        self,
+        client: Redis,
+        *,
+        namespace: str,
+        source: str = "Redis",
+        fix: str = "start Redis or point the limiter at a reachable one",
+        **options: Any,
+    ) -> None:
+        super().__init__(namespace=namespace, source=source, fix=fix, **options)
+        self.client = client
+        self._script = client.register_script(_SCRIPT)
+
+    def key(self, endpoint_key: str) -> str:
+        """The Redis key holding ``endpoint_key``'s state."""
+        return f"{KEY_PREFIX}:{self.namespace}:{endpoint_key}"
 
     def _run(self, op: str, endpoint_key: str, *extra: float | int) -> tuple[Reservation, float, bool]:
         from redis.exceptions import ConnectionError as RedisConnectionError
@@ -234,43 +303,9 @@ class RedisRateLimiter:
         """The rate currently applied to ``endpoint_key`` by every process (after header corrections)."""
         return self._run("peek", endpoint_key)[1]
 
-    def pause(self, endpoint_key: str, seconds: float) -> None:
-        """Send nothing to ``endpoint_key`` for ``seconds``, in every process (extends, never shortens)."""
-        if seconds > 0:
-            self._run("observe", endpoint_key, 0, seconds, 0)
-
-    def observe(
-        self,
-        endpoint_key: str,
-        *,
-        limit: int | None = None,
-        remaining: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        """Apply a response's rate-limit headers for every process (see ``InProcessRateLimiter.observe``).
-
-        Only responses that change something cost a Redis call: a ``Retry-After``, ``remaining == 0``, or a
-        limit below the configured rate. A Redis failure here is logged, not raised, so the response that was
-        already received still reaches the caller; the next :meth:`acquire` raises.
-        """
-        pause = retry_after if retry_after is not None and retry_after > 0 else 0.0
-        spent = pause == 0 and remaining is not None and remaining <= 0
-        seen = limit if limit is not None and 0 < limit < self.configured_rate(endpoint_key) else 0
-        if not (pause or spent or seen):
-            return
-        try:
-            _, rate, lowered = self._run("observe", endpoint_key, seen, pause, int(spent))
-        except RateLimiterUnavailable as error:
-            log.warning("%s", error)
-            return
-        if lowered:
-            log.warning(
-                "respond.io reports a limit of %s for %s, below the configured %s/s; using %s/s in every process",
-                limit,
-                endpoint_key,
-                self.configured_rate(endpoint_key),
-                rate,
-            )
+    def _apply(self, endpoint_key: str, *, seen: float, pause: float, spent: bool) -> tuple[float, bool]:
+        _, rate, lowered = self._run("observe", endpoint_key, seen, pause, int(spent))
+        return rate, lowered
 
 
 def _extra(extras: Mapping[str, Any], name: str) -> Any:

@@ -41,15 +41,10 @@ import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hooks.respond_io_limits import DEFAULT_RATE_PER_SECOND
-from hooks.respond_io_shared_limits import (
-    DEFAULT_IDLE_TTL,
-    RECONNECT_WAITS,
-    RateLimiterUnavailable,
-    Reservation,
-)
+from hooks.respond_io_shared_limits import RateLimiterUnavailable, Reservation, SharedRateLimiter
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Mapping
 
     from sqlalchemy.engine import Connection, Engine
 
@@ -120,23 +115,17 @@ def _step(
     return _Outcome(new, send_at, rate, lowered)
 
 
-class StateDbRateLimiter:
+class StateDbRateLimiter(SharedRateLimiter):
     """
     Per-endpoint GCRA limiter whose state lives in the state DB's ``rate_limits`` table, shared by all threads
     and processes using the same database and ``namespace``. Same interface and semantics as
     :class:`~hooks.respond_io_shared_limits.RedisRateLimiter`. The constructor does no I/O; :meth:`check` reads.
 
     :param engine: SQLAlchemy engine on a migrated state DB (SQLite or PostgreSQL).
-    :param namespace: the respond.io organisation/workspace the limits belong to.
-    :param rate_per_second: default requests/s per endpoint.
-    :param endpoint_rates: per-endpoint overrides keyed by :func:`~hooks.respond_io_limits.endpoint_key`.
-    :param burst: requests an idle endpoint may send at once (1 spaces every request evenly).
-    :param idle_ttl: seconds without traffic after which an endpoint's state (and a lowered rate) lapses.
-    :param source: how to name the database in errors (a connection id and redacted URL, never a password).
-    :param fix: what to do when the database cannot be used, appended to the error.
-    :param reconnect_waits: seconds to wait before each further attempt after an operational database error.
     :param clock: wall clock in unix seconds, the same on every machine (tests).
-    :param sleep: sleep function for reserved slots (tests).
+    :param options: see :class:`~hooks.respond_io_shared_limits.SharedRateLimiter` (``namespace``, rates,
+        ``burst``, ``idle_ttl``: an endpoint's state and a lowered rate lapse after it, ``source``, ``fix``,
+        ``reconnect_waits``: after an operational database error, ``sleep``).
     """
 
     def __init__(
@@ -144,52 +133,19 @@ class StateDbRateLimiter:
         engine: Engine,
         *,
         namespace: str,
-        rate_per_second: float = DEFAULT_RATE_PER_SECOND,
-        endpoint_rates: Mapping[str, float] | None = None,
-        burst: int = 1,
-        idle_ttl: float = DEFAULT_IDLE_TTL,
         source: str = "the state DB",
         fix: str = "start the state DB and migrate it to the newest schema",
-        reconnect_waits: Sequence[float] = RECONNECT_WAITS,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        **options: Any,
     ) -> None:
-        if not namespace:
-            raise ValueError("namespace must not be empty")
-        if rate_per_second <= 0 or burst < 1 or idle_ttl <= 0:
-            raise ValueError("rate_per_second and idle_ttl must be > 0, burst >= 1")
-        self.endpoint_rates = {k: float(v) for k, v in (endpoint_rates or {}).items()}
-        if any(v <= 0 for v in self.endpoint_rates.values()):
-            raise ValueError("endpoint rates must be > 0")
+        super().__init__(namespace=namespace, source=source, fix=fix, **options)
         if engine.dialect.name not in ("sqlite", "postgresql"):
             raise ValueError(
                 f"the state DB rate limiter needs SQLite or PostgreSQL, not {engine.dialect.name}"
             )
         self.engine = engine
-        self.namespace = namespace
-        self.default_rate = float(rate_per_second)
-        self.burst = burst
-        self.idle_ttl = float(idle_ttl)
-        self.source = source
-        self.fix = fix
-        self.reconnect_waits = tuple(reconnect_waits)
         self._clock = clock
-        self._sleep = sleep
         self._lock = threading.Lock()  # one transaction per process at a time; the others queue here
-
-    def __repr__(self) -> str:
-        return f"StateDbRateLimiter(namespace={self.namespace!r}, source={self.source!r})"
-
-    def configured_rate(self, endpoint_key: str) -> float:
-        """The rate the connection configures for ``endpoint_key`` (before corrections by the server)."""
-        return self.endpoint_rates.get(endpoint_key, self.default_rate)
-
-    def _unavailable(self, error: Exception) -> RateLimiterUnavailable:
-        detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:200]
-        return RateLimiterUnavailable(
-            f"the shared respond.io rate limiter cannot use {self.source}: {type(error).__name__}: {detail}. "
-            f"Fix: {self.fix}"
-        )
 
     # -- database access ----------------------------------------------------------------------------------
     def _where(self, endpoint_key: str) -> Any:
@@ -310,45 +266,11 @@ class StateDbRateLimiter:
         """The rate currently applied to ``endpoint_key`` by every process (after header corrections)."""
         return self._run(lambda: self._peek(endpoint_key)).rate
 
-    def pause(self, endpoint_key: str, seconds: float) -> None:
-        """Send nothing to ``endpoint_key`` for ``seconds``, in every process (extends, never shortens)."""
-        if seconds > 0:
-            self._run(lambda: self._transact("observe", endpoint_key, pause=seconds))
-
-    def observe(
-        self,
-        endpoint_key: str,
-        *,
-        limit: int | None = None,
-        remaining: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        """Apply a response's rate-limit headers for every process (see ``InProcessRateLimiter.observe``).
-
-        Only responses that change something cost a transaction: a ``Retry-After``, ``remaining == 0``, or a
-        limit below the configured rate. A database failure here is logged, not raised, so the response that
-        was already received still reaches the caller; the next :meth:`acquire` raises.
-        """
-        pause = retry_after if retry_after is not None and retry_after > 0 else 0.0
-        spent = pause == 0 and remaining is not None and remaining <= 0
-        seen = float(limit) if limit is not None and 0 < limit < self.configured_rate(endpoint_key) else 0.0
-        if not (pause or spent or seen):
-            return
-        try:
-            outcome = self._run(
-                lambda: self._transact("observe", endpoint_key, seen=seen, pause=pause, spent=spent)
-            )
-        except RateLimiterUnavailable as error:
-            log.warning("%s", error)
-            return
-        if outcome.lowered:
-            log.warning(
-                "respond.io reports a limit of %s for %s, below the configured %s/s; using %s/s in every process",
-                limit,
-                endpoint_key,
-                self.configured_rate(endpoint_key),
-                outcome.rate,
-            )
+    def _apply(self, endpoint_key: str, *, seen: float, pause: float, spent: bool) -> tuple[float, bool]:
+        outcome = self._run(
+            lambda: self._transact("observe", endpoint_key, seen=seen, pause=pause, spent=spent)
+        )
+        return outcome.rate, outcome.lowered
 
 
 def rate_limiter_conn_type(conn_id: str, *, respond_io_conn_id: str) -> str:
