@@ -26,7 +26,6 @@ DB, and runs ``python -m airflow dags test salesforce_contacts_sync`` over that 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sqlite3
@@ -73,32 +72,23 @@ def _connections_env(
     salesforce_url: str, ca_file: str, respond_io_url: str, state_db: Path, args: argparse.Namespace
 ) -> dict[str, str]:
     """The three connections as environment variables (an env connection wins over the metastore)."""
-    salesforce = {
-        "conn_type": "salesforce",
-        "extra": {
-            "instance_url": salesforce_url,
-            "consumer_key": CLIENT_ID,
-            "consumer_secret": CLIENT_SECRET,
-            "ca_file": ca_file,
-            "version": "62.0",
-        },
-    }
-    respond_io = {
-        "conn_type": "http",
-        "host": respond_io_url + "/v2",
-        "password": TOKEN,
-        "extra": {
-            "rate_limit_per_second": args.rate,
-            "max_in_flight": args.max_in_flight,
-            "trust_env": False,
-        },
+    from sandbox import connections
+
+    extra: dict[str, Any] = {
+        "rate_limit_per_second": args.rate,
+        "max_in_flight": args.max_in_flight,
+        "trust_env": False,
     }
     if args.post_create_delay is not None:
-        respond_io["extra"]["post_create_delay"] = args.post_create_delay
+        extra["post_create_delay"] = args.post_create_delay
     return {
-        "AIRFLOW_CONN_SALESFORCE_DEFAULT": json.dumps(salesforce),
-        "AIRFLOW_CONN_RESPOND_IO_DEFAULT": json.dumps(respond_io),
-        "AIRFLOW_CONN_CONTACT_SYNC_STATE": json.dumps({"conn_type": "sqlite", "host": str(state_db)}),
+        "AIRFLOW_CONN_SALESFORCE_DEFAULT": connections.salesforce_connection(
+            salesforce_url, CLIENT_ID, CLIENT_SECRET, ca_file, version="62.0"
+        ),
+        "AIRFLOW_CONN_RESPOND_IO_DEFAULT": connections.respond_io_connection(
+            respond_io_url + "/v2", TOKEN, **extra
+        ),
+        "AIRFLOW_CONN_CONTACT_SYNC_STATE": connections.state_connection(path=str(state_db)),
     }
 
 

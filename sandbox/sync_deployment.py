@@ -18,7 +18,6 @@ run per window (the windows are the days before today); each window gets ``conta
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -128,6 +127,8 @@ def connections_env(
     setup: SyncSetup, salesforce_url: str, ca_file: str, respond_io_url: str, state_url: str
 ) -> dict[str, str]:
     """The connections of the deployment as ``AIRFLOW_CONN_*`` values (the stand-ins, Redis, the state DB)."""
+    from sandbox import connections
+
     respond_io_extra: dict[str, Any] = {
         "rate_limit_per_second": setup.rate, "trust_env": False, "post_create_delay": setup.post_create_delay,
         "retry_initial_wait": 0.2,
@@ -135,21 +136,15 @@ def connections_env(
     if setup.shared_limiter:
         respond_io_extra["rate_limiter_conn_id"] = "contact_sync_redis"
     return {
-        "AIRFLOW_CONN_SALESFORCE_DEFAULT": json.dumps({
-            "conn_type": "salesforce",
-            "extra": {"instance_url": salesforce_url, "consumer_key": CLIENT_ID, "consumer_secret": CLIENT_SECRET,
-                      "ca_file": ca_file, "version": "62.0"},
-        }),
-        "AIRFLOW_CONN_RESPOND_IO_DEFAULT": json.dumps({
-            "conn_type": "http", "host": respond_io_url + "/v2", "password": TOKEN, "extra": respond_io_extra,
-        }),
-        "AIRFLOW_CONN_CONTACT_SYNC_REDIS": json.dumps({
-            "conn_type": "redis", "host": "127.0.0.1", "port": 6379, "extra": {"db": setup.redis_db},
-        }),
-        "AIRFLOW_CONN_CONTACT_SYNC_STATE": json.dumps({
-            "conn_type": "generic", "extra": {"sqlalchemy_url": state_url},
-        }),
-    }  # fmt: skip
+        "AIRFLOW_CONN_SALESFORCE_DEFAULT": connections.salesforce_connection(
+            salesforce_url, CLIENT_ID, CLIENT_SECRET, ca_file, version="62.0"
+        ),
+        "AIRFLOW_CONN_RESPOND_IO_DEFAULT": connections.respond_io_connection(
+            respond_io_url + "/v2", TOKEN, **respond_io_extra
+        ),
+        "AIRFLOW_CONN_CONTACT_SYNC_REDIS": connections.redis_connection(db=setup.redis_db),
+        "AIRFLOW_CONN_CONTACT_SYNC_STATE": connections.state_connection(url=state_url),
+    }
 
 
 def start_standins(

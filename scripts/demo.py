@@ -11,7 +11,6 @@ summary, runs the same window again (which finds nothing new), and prints a heal
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -43,6 +42,7 @@ def run_airflow_dag(dag_id: str, *args: str) -> tuple[bool, str]:
 
 
 def main() -> int:
+    from sandbox.connections import respond_io_connection, state_connection
     from sandbox.demo_data import IMPORT_USER_ID, generate_contacts, generate_respond_io_existing
     from sandbox.respond_io.admin_client import RespondIoAdmin
     from sandbox.salesforce.client import SalesforceAdmin
@@ -53,13 +53,12 @@ def main() -> int:
     state_db = PROJECT_DIR / "var" / "demo" / "state.db"
     if state_db.exists():
         state_db.unlink()  # every demo starts from an empty state DB (the stand-ins start empty too)
-    os.environ["AIRFLOW_CONN_CONTACT_SYNC_STATE"] = json.dumps({"conn_type": "sqlite", "host": str(state_db)})
+    os.environ["AIRFLOW_CONN_CONTACT_SYNC_STATE"] = state_connection(path=str(state_db))
     # The hook's own limiter must allow what the stand-in allows (the connection says 5/s, the real default).
-    os.environ["AIRFLOW_CONN_RESPOND_IO_DEFAULT"] = json.dumps({
-        "conn_type": "http", "host": f"http://127.0.0.1:{settings.respond_io_port}/v2",
-        "password": settings.respond_io_token,
-        "extra": {"rate_limit_per_second": DEMO_RATE_LIMIT, "max_in_flight": 32},
-    })  # fmt: skip
+    os.environ["AIRFLOW_CONN_RESPOND_IO_DEFAULT"] = respond_io_connection(
+        f"http://127.0.0.1:{settings.respond_io_port}/v2", settings.respond_io_token,
+        rate_limit_per_second=DEMO_RATE_LIMIT, max_in_flight=32,
+    )  # fmt: skip
     os.environ["CONTACT_SYNC_SCHEDULE"] = DEMO_SCHEDULE
     os.environ["CONTACT_SYNC_START_DATE"] = "2026-10-01T00:00:00+00:00"
     from contact_sync.state import make_engine, migrate

@@ -48,7 +48,8 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _batches(rows: Iterable[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
+def batches(rows: Iterable[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
+    """Lists of up to ``size`` rows, read lazily from ``rows``."""
     batch: list[dict[str, Any]] = []
     for row in rows:
         batch.append(row)
@@ -137,7 +138,7 @@ def stage_records(
 ) -> int:
     """Store the records a run read (re-staging the same Id replaces it). Returns how many were staged."""
     staged = 0
-    for batch in _batches(
+    for batch in batches(
         {
             "run_key": run_key,
             "workspace": workspace,
@@ -179,7 +180,7 @@ def save_decisions(engine: Engine, run_key: str, workspace: str, rows: Sequence[
     """Write ``action``, keys, reasons, chunk (and for rows decided without respond.io, the outcome)."""
     t = staged_contacts
     columns = ["action", "identifier", "email_key", "phone_key", "reasons", "owner_id", "bulk_rule", "chunk"]
-    for batch in _batches(rows):
+    for batch in batches(rows):
         with engine.begin() as connection:
             for row in batch:
                 values = {c: row.get(c) for c in columns}
@@ -386,36 +387,29 @@ def renew_leases(
     """Extend ``owner``'s still-open leases on the chunk to ``at + lease_seconds``; returns how many.
 
     A lease another worker took over is no longer ``owner``'s and stays as it is."""
-    t = staged_contacts
     until = (at or now()) + timedelta(seconds=lease_seconds)
     with engine.begin() as connection:
         return connection.execute(
-            update(t)
-            .where(
-                t.c.run_key == run_key,
-                t.c.workspace == workspace,
-                t.c.chunk == chunk,
-                t.c.lease_owner == owner,
-                t.c.lease_until.is_not(None),
-            )
+            update(staged_contacts)
+            .where(*_owned(run_key, workspace, chunk, owner), staged_contacts.c.lease_until.is_not(None))
             .values(lease_until=until)
         ).rowcount
 
 
 def release_leases(engine: Engine, run_key: str, workspace: str, chunk: int, owner: str) -> int:
     """Drop ``owner``'s leases on the chunk (a worker stopping in order: its rows are free at once)."""
-    t = staged_contacts
     with engine.begin() as connection:
         return connection.execute(
-            update(t)
-            .where(
-                t.c.run_key == run_key,
-                t.c.workspace == workspace,
-                t.c.chunk == chunk,
-                t.c.lease_owner == owner,
-            )
+            update(staged_contacts)
+            .where(*_owned(run_key, workspace, chunk, owner))
             .values(lease_owner=None, lease_until=None)
         ).rowcount
+
+
+def _owned(run_key: str, workspace: str, chunk: int, owner: str) -> tuple[Any, ...]:
+    """The rows of a chunk leased by ``owner``."""
+    t = staged_contacts
+    return t.c.run_key == run_key, t.c.workspace == workspace, t.c.chunk == chunk, t.c.lease_owner == owner
 
 
 def foreign_leases(
@@ -512,7 +506,7 @@ def claim_keys(engine: Engine, workspace: str, run_key: str, new_owners: Mapping
         {"workspace": workspace, "key": key, "owner_sf_id": owner, "run_key": run_key, "claimed_at": now()}
         for key, owner in new_owners.items()
     ]
-    for batch in _batches(rows):
+    for batch in batches(rows):
         with engine.begin() as connection:
             statement = dialect_insert(connection, key_owners).on_conflict_do_nothing(
                 index_elements=["workspace", "key"]
@@ -636,7 +630,7 @@ def record_failures(
         ).all()
     failed = [r for r in rows if r.outcome in FAILURE_OUTCOMES]
     succeeded = [r.sf_id for r in rows if r.outcome in {"created", "updated_existing", "already_synced"}]
-    for batch in _batches(
+    for batch in batches(
         {
             "workspace": workspace,
             "sf_id": r.sf_id,
@@ -719,7 +713,7 @@ def upsert_lookup(engine: Engine, rows: Iterable[Mapping[str, Any]]) -> int:
         }
         for row in rows
     )
-    for batch in _batches(prepared, 20_000):  # large batches: a big org's first load is a million rows
+    for batch in batches(prepared, 20_000):  # large batches: a big org's first load is a million rows
         with engine.begin() as connection:
             upsert(
                 connection,

@@ -120,7 +120,7 @@ class LookupRefreshJob:
 
         upserted = deleted = 0
         changed: list[str] = []
-        for batch in _batches(records):
+        for batch in sync_store.batches(records, BATCH):
             gone = [r["Id"] for r in batch if r.get("IsDeleted")]
             live = [
                 lookup_row(
@@ -232,14 +232,3 @@ class LookupRefreshJob:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
-
-
-def _batches(records: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
