@@ -292,8 +292,10 @@ def _start_redis_server(port: int) -> subprocess.Popen[bytes]:
     return server
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")
 def test_a_redis_restart_mid_run_is_ridden_out(namespace, caplog):
+    assert shutil.which("redis-server"), (
+        "needs the redis-server binary: run the tests through ./dev test (it installs it)"
+    )
     # arrange: our own Redis server, which restarts between two requests
     port = free_port()
     servers = [_start_redis_server(port)]
